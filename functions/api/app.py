@@ -1,0 +1,320 @@
+"""The mini-program / H5 REST API (Chalice), with the reviewer and bank endpoints.
+
+Routes are thin: authenticate, validate with the pydantic models of
+`lending.api.schemas`, call one service, shape the reply. Every error is JSON
+`{code, message}` with a 4xx status; an unexpected failure is a 500 without detail.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from lending.api.schemas import (
+    CreateApplicationRequest,
+    LoginRequest,
+    OfferAnswer,
+    ReviewDecision,
+    UploadRequest,
+)
+from lending.auth import Principal, Role, require, sandbox_subject
+from lending.aws import wiring
+from lending.aws.observability import logger
+from lending.errors import DomainError, Forbidden, InvalidRequest, NotFound, Unauthorized
+from lending.finance.products import ProductError, disclose, get_product, list_products
+from lending.funding.model import Confirmation
+
+app = Chalice(app_name="lending-api")
+MAX_BODY_BYTES = 64 * 1024
+M = TypeVar("M", bound=BaseModel)
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(body={"code": code, "message": message}, status_code=status)
+
+
+def endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map domain errors to their HTTP status, once, for every route."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            return _error(exc.http_status, exc.code, exc.message)
+        except ProductError as exc:
+            return _error(400, exc.code, str(exc))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors(include_input=False)
+            )
+            return _error(422, "validation_error", problems)
+        except Exception:
+            logger.exception("unhandled error")  # the exception text may hold no PII
+            return _error(500, "internal", "something went wrong; nothing was changed twice")
+
+    return wrapped
+
+
+def body(model: type[M]) -> M:
+    raw = app.current_request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise DomainError("request body too large", "too_large")
+    try:
+        data = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("the body is not valid JSON", "invalid_json") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object", "invalid_json")
+    return model.model_validate(data)
+
+
+def principal() -> Principal:
+    header = (app.current_request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("sign in first: Authorization: Bearer <token>")
+    return wiring.sessions().verify(token.strip(), wiring.clock().now())
+
+
+def query(name: str) -> str | None:
+    params = app.current_request.query_params or {}
+    value = params.get(name)
+    return str(value) if value is not None else None
+
+
+def int_query(name: str, default: int) -> int:
+    raw = query(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name} must be an integer", "invalid_query") from exc
+
+
+# -- products -----------------------------------------------------------------------------
+
+
+@app.route("/v1/products", methods=["GET"])
+@endpoint
+def products() -> dict[str, Any]:
+    items = []
+    for p in list_products():
+        example = disclose(
+            p.id, p.min_amount_fen * 10 if p.min_amount_fen * 10 <= p.max_amount_fen
+            else p.min_amount_fen, p.terms_months[-1], p.repayment_methods[0], p.max_annual_rate,
+        )
+        items.append({
+            **p.model_dump(mode="json"),
+            "representative_example": example.model_dump(mode="json"),
+        })
+    return {"products": items}
+
+
+@app.route("/v1/products/{product_id}/disclosure", methods=["GET"])
+@endpoint
+def disclosure(product_id: str) -> dict[str, Any]:
+    product = get_product(product_id)
+    rate_text = query("annual_rate")
+    try:
+        rate = Decimal(rate_text) if rate_text else product.max_annual_rate
+    except ArithmeticError as exc:
+        raise InvalidRequest("annual_rate must be a decimal like 0.0899", "invalid_query") from exc
+    d = disclose(
+        product.id,
+        int_query("amount_fen", product.min_amount_fen),
+        int_query("term_months", product.terms_months[0]),
+        query("repayment_method") or product.repayment_methods[0].value,
+        rate,
+    )
+    return d.model_dump(mode="json")
+
+
+# -- sessions ---------------------------------------------------------------------------
+
+
+@app.route("/v1/sessions", methods=["POST"])
+@endpoint
+def login() -> Response:
+    request = body(LoginRequest)
+    settings = wiring.config()
+    if not settings.sandbox:
+        # Production exchanges the wx.login code with WeChat (code2session); staff and
+        # banks sign in through the company IdP, not this endpoint.
+        raise Forbidden("the sandbox login is disabled here", "sandbox_only")
+    if request.role is Role.BANK and not request.funder_id:
+        raise InvalidRequest("a bank session names its funder_id", "funder_required")
+    subject = sandbox_subject(f"{request.role.value}:{request.code}")
+    funder_id = request.funder_id if request.role is Role.BANK else None
+    issuer = wiring.sessions()
+    token = issuer.issue(subject, request.role, wiring.clock().now(), funder_id)
+    return Response(
+        body={"token": token, "role": request.role.value, "subject": subject,
+              "expires_in": 7200},
+        status_code=201,
+    )
+
+
+# -- applications -------------------------------------------------------------------------
+
+
+@app.route("/v1/applications", methods=["POST"])
+@endpoint
+def create_application() -> Response:
+    who = principal()
+    request = body(CreateApplicationRequest)
+    created = wiring.application_service().create(
+        who,
+        request.product_id,
+        request.amount_fen,
+        request.term_months,
+        request.repayment_method,
+        request.purpose,
+        request.applicant,
+    )
+    return Response(body=created.public_view(), status_code=201)
+
+
+@app.route("/v1/applications", methods=["GET"])
+@endpoint
+def my_applications() -> dict[str, Any]:
+    apps = wiring.application_service().list_mine(principal())
+    return {"applications": [a.public_view() for a in apps]}
+
+
+@app.route("/v1/applications/{application_id}", methods=["GET"])
+@endpoint
+def application_status(application_id: str) -> dict[str, Any]:
+    view: dict[str, Any] = wiring.application_service().status_view(principal(), application_id)
+    return view
+
+
+@app.route("/v1/applications/{application_id}/documents", methods=["POST"])
+@endpoint
+def upload_url(application_id: str) -> Response:
+    who = principal()
+    request = body(UploadRequest)
+    upload = wiring.application_service().upload_url(
+        who, application_id, request.kind, request.content_type, request.size
+    )
+    return Response(body=upload, status_code=201)
+
+
+@app.route("/v1/applications/{application_id}/submit", methods=["POST"])
+@endpoint
+def submit(application_id: str) -> Response:
+    submitted = wiring.application_service().submit(principal(), application_id)
+    return Response(body=submitted.public_view(), status_code=202)
+
+
+@app.route("/v1/applications/{application_id}/offer", methods=["POST"])
+@endpoint
+def answer_offer(application_id: str) -> Response:
+    who = principal()
+    request = body(OfferAnswer)
+    if request.accept and not request.contract_read:
+        raise InvalidRequest("confirm that you have read the contract", "contract_not_read")
+    answered = wiring.application_service().answer_offer(who, application_id, request.accept)
+    return Response(body=answered.public_view(), status_code=202)
+
+
+@app.route("/v1/applications/{application_id}/contract", methods=["GET"])
+@endpoint
+def contract(application_id: str) -> dict[str, Any]:
+    found = wiring.application_service().get_for(principal(), application_id)
+    if found.contract is None:
+        raise NotFound("no signed contract yet")
+    return {
+        **found.contract.model_dump(mode="json"),
+        "public_key_pem": wiring.signer().public_key_pem().decode(),
+    }
+
+
+@app.route("/v1/loans/{loan_id}", methods=["GET"])
+@endpoint
+def loan(loan_id: str) -> dict[str, Any]:
+    who = principal()
+    booked = wiring.loans().get(loan_id)
+    if booked is None or (who.role is Role.APPLICANT and booked.applicant_id != who.subject):
+        raise NotFound("no such loan")
+    require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
+    return booked.model_dump(mode="json")
+
+
+@app.route("/v1/keys/signing", methods=["GET"])
+@endpoint
+def signing_key() -> dict[str, str]:
+    signer = wiring.signer()
+    return {
+        "key_id": signer.key_id,
+        "algorithm": "RSASSA_PKCS1_V1_5_SHA_256",
+        "public_key_pem": signer.public_key_pem().decode(),
+    }
+
+
+# -- reviewers ------------------------------------------------------------------------------
+
+
+@app.route("/v1/reviews", methods=["GET"])
+@endpoint
+def review_queue() -> dict[str, Any]:
+    cases = wiring.application_service().review_queue(principal())
+    return {"cases": [
+        {
+            "application_id": a.id,
+            "product_id": a.product_id,
+            "amount_fen": a.amount_fen,
+            "queued_at": a.updated_at.isoformat(),
+            "decision": a.decision.model_dump(mode="json") if a.decision else None,
+            "ocr_outcome": a.ocr_outcome,
+            "ocr_reasons": [r.model_dump() for r in a.ocr_reasons],
+            "sources": a.sources,
+        }
+        for a in cases
+    ]}
+
+
+@app.route("/v1/reviews/{application_id}", methods=["POST"])
+@endpoint
+def review(application_id: str) -> Response:
+    who = principal()
+    request = body(ReviewDecision)
+    reviewed = wiring.application_service().review(
+        who, application_id, request.decision, request.reasons
+    )
+    return Response(body={"application_id": reviewed.id, "decision": request.decision},
+                    status_code=202)
+
+
+# -- funders ----------------------------------------------------------------------------------
+
+
+@app.route("/v1/funders/{funder_id}/confirmations", methods=["POST"])
+@endpoint
+def confirm_funding(funder_id: str) -> Response:
+    who = principal()
+    require(who, Role.BANK)
+    if who.funder_id != funder_id:
+        raise Forbidden("a bank confirms only its own fund requests")
+    confirmation = body(Confirmation)
+    confirmed, token = wiring.steps().confirm_funding(funder_id, confirmation)
+    if token is None:
+        return Response(body={"fund_request_id": confirmation.fund_request_id,
+                              "status": "already_confirmed"}, status_code=200)
+    flow = wiring.workflow()
+    if confirmation.status == "paid":
+        flow.succeed(token, {"paid": True, "payout_reference": confirmation.payout_reference})
+    else:
+        flow.fail(token, "FundingRejected")
+    return Response(body={"fund_request_id": confirmation.fund_request_id,
+                          "status": confirmation.status, "application_id": confirmed.id},
+                    status_code=202)
+

@@ -1,0 +1,24 @@
+"""S3 object-created events of the documents bucket: record each uploaded document."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lending.aws import wiring
+from lending.aws.observability import logger
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    service = wiring.application_service()
+    recorded = 0
+    for record in event.get("Records", []):
+        s3 = record["s3"]
+        key = unquote_plus(s3["object"]["key"])
+        service.record_upload(key, int(s3["object"].get("size", 0)), "image/*")
+        recorded += 1
+    logger.info("documents recorded", extra={"count": recorded})
+    return {"recorded": recorded}

@@ -1,0 +1,129 @@
+"""A simulated partner bank: pulls its fund-request queue, verifies, pays once, confirms.
+
+It keeps its own ledger keyed by fund_request_id, as a real bank's payment system
+does, so a redelivered request is confirmed again but never paid twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from infra.localcloud.http import call
+from lending.funding.model import verify_fund_request
+
+log = logging.getLogger("localcloud.bank")
+
+
+@dataclass
+class Payment:
+    fund_request_id: str
+    application_id: str
+    amount_fen: int
+    reference: str
+    paid_at: datetime
+
+
+@dataclass
+class SimulatedBank:
+    funder_id: str
+    queue_url: str
+    api_url: str
+    region: str
+    ledger: dict[str, Payment] = field(default_factory=dict)
+    received: int = 0
+    rejected_signatures: int = 0
+    paused: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _token: str | None = None
+    _public_key: bytes | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"bank-{self.funder_id}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        sqs = boto3.client("sqs", region_name=self.region)
+        while not self._stop.is_set():
+            if self.paused:
+                self._stop.wait(0.05)
+                continue
+            try:
+                out = sqs.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+                )
+            except Exception:  # the cloud may be shutting down
+                log.exception("bank %s could not poll", self.funder_id)
+                self._stop.wait(0.2)
+                continue
+            messages = out.get("Messages", [])
+            if not messages:
+                self._stop.wait(0.05)
+                continue
+            for message in messages:
+                if self.handle(json.loads(message["Body"])):
+                    sqs.delete_message(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+
+    def handle(self, message: dict[str, Any]) -> bool:
+        """Verify, pay (once), confirm. True when the message may be deleted."""
+        self.received += 1
+        if not verify_fund_request(message, self.public_key()):
+            self.rejected_signatures += 1
+            log.warning("bank %s: bad signature, message dropped", self.funder_id)
+            return True
+        body = message["body"]
+        payment = self.ledger.get(body["fund_request_id"])
+        if payment is None:
+            payment = Payment(
+                fund_request_id=body["fund_request_id"],
+                application_id=body["application_id"],
+                amount_fen=body["amount_fen"],
+                reference=f"{self.funder_id.upper()}-{secrets.token_hex(6)}",
+                paid_at=datetime.now(UTC),
+            )
+            self.ledger[payment.fund_request_id] = payment
+        reply = call(
+            "POST",
+            f"{self.api_url}/v1/funders/{self.funder_id}/confirmations",
+            {
+                "fund_request_id": payment.fund_request_id,
+                "status": "paid",
+                "amount_fen": payment.amount_fen,
+                "payout_reference": payment.reference,
+                "paid_at": payment.paid_at.isoformat(),
+            },
+            token=self.token(),
+        )
+        # 2xx, or a 409 that says it was already confirmed: done. Anything else: redeliver.
+        return reply.status < 300 or reply.status == 409
+
+    def token(self) -> str:
+        if self._token is None:
+            reply = call(
+                "POST",
+                f"{self.api_url}/v1/sessions",
+                {"code": f"bank-{self.funder_id}", "role": "bank", "funder_id": self.funder_id},
+            )
+            self._token = str(reply.body["token"])
+        return self._token
+
+    def public_key(self) -> bytes:
+        if self._public_key is None:
+            reply = call("GET", f"{self.api_url}/v1/keys/signing")
+            self._public_key = str(reply.body["public_key_pem"]).encode()
+        return self._public_key

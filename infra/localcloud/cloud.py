@@ -1,0 +1,189 @@
+"""Boot the local cloud: moto + the real template + the real state machine + the API.
+
+    with LocalCloud.start() as cloud:
+        cloud.api_url         # the mini-program API on 127.0.0.1
+        cloud.s3_url          # where presigned document uploads go (moto's S3 on loopback)
+        cloud.banks           # the simulated partner banks pulling their queues
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from infra.localcloud import lambdas
+from infra.localcloud.bank import SimulatedBank
+from infra.localcloud.clock import ControllableClock
+from infra.localcloud.deploy import Deployment, TemplateDeployer
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "cn-north-1"
+log = logging.getLogger("localcloud")
+
+# Fake credentials: moto accepts anything, and nothing may reach a real AWS endpoint.
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Timeouts:
+    """Seconds each human / bank wait may take before the state machine moves on."""
+
+    review: int = 3 * 24 * 3600
+    offer: int = 7 * 24 * 3600
+    funding: int = 24 * 3600
+
+
+@dataclass
+class LocalCloud:
+    deployment: Deployment
+    registry: lambdas.LambdaRegistry
+    clock: ControllableClock
+    api_url: str
+    s3_url: str
+    started_in_seconds: float
+    banks: dict[str, SimulatedBank] = field(default_factory=dict)
+    _stoppers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls, timeouts: Timeouts | None = None, banks: bool = True
+    ) -> Iterator[LocalCloud]:
+        started = time.perf_counter()
+        saved_env = dict(os.environ)
+        os.environ.update(_FAKE_AWS_ENV)
+        mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        mock.start()
+        registry = lambdas.LambdaRegistry()
+        lambdas.install(registry)
+        s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        s3_server.start()
+        cloud: LocalCloud | None = None
+        try:
+            deployment = TemplateDeployer(
+                ROOT, registry, region=REGION, parameters={"Sandbox": "true", "Stage": "dev"}
+            ).deploy()
+            s3_url = f"http://127.0.0.1:{s3_server._server.port}"  # type: ignore[union-attr]
+            os.environ.update(deployment.environment)
+            os.environ["LENDING_S3_PUBLIC_ENDPOINT"] = s3_url
+            for name, seconds in (timeouts or Timeouts()).__dict__.items():
+                os.environ[f"LENDING_{name.upper()}_TIMEOUT_SECONDS"] = str(seconds)
+            clock = ControllableClock()
+            _wire(clock)
+            _seed_funders()
+            api_port = free_port()
+            api_server = _serve_api(api_port)
+            cloud = cls(
+                deployment=deployment,
+                registry=registry,
+                clock=clock,
+                api_url=f"http://127.0.0.1:{api_port}",
+                s3_url=s3_url,
+                started_in_seconds=0.0,
+                _stoppers=[api_server.shutdown, s3_server.stop],
+            )
+            if banks:
+                for funder_id, url in json.loads(deployment.environment["LENDING_FUNDER_QUEUES"]).items():
+                    bank = SimulatedBank(funder_id, url, cloud.api_url, REGION)
+                    bank.start()
+                    cloud.banks[funder_id] = bank
+                    cloud._stoppers.append(bank.stop)
+            cloud.started_in_seconds = time.perf_counter() - started
+            yield cloud
+        finally:
+            if cloud is not None:
+                for stop in reversed(cloud._stoppers):
+                    stop()
+            else:
+                s3_server.stop()
+            lambdas.uninstall()
+            _unwire()
+            mock.stop()
+            os.environ.clear()
+            os.environ.update(saved_env)
+
+    # -- inspection for tests and the demo -------------------------------------------------
+
+    def sfn(self) -> Any:
+        return boto3.client("stepfunctions", region_name=REGION)
+
+    def execution(self, application_id: str) -> dict[str, Any]:
+        arn = self.deployment.state_machines["OriginationStateMachine"].replace(
+            ":stateMachine:", ":execution:"
+        )
+        result: dict[str, Any] = self.sfn().describe_execution(
+            executionArn=f"{arn}:{application_id}"
+        )
+        return result
+
+    def executions(self) -> list[dict[str, Any]]:
+        arn = self.deployment.state_machines["OriginationStateMachine"]
+        out: list[dict[str, Any]] = self.sfn().list_executions(stateMachineArn=arn)["executions"]
+        return out
+
+    def history(self, application_id: str) -> list[dict[str, Any]]:
+        arn = self.execution(application_id)["executionArn"]
+        events: list[dict[str, Any]] = self.sfn().get_execution_history(
+            executionArn=arn, maxResults=1000
+        )["events"]
+        return events
+
+
+def _wire(clock: ControllableClock) -> None:
+    from lending.aws import wiring
+
+    wiring.reset()
+    wiring.override(clock=clock)
+
+
+def _unwire() -> None:
+    from lending.aws import wiring
+
+    wiring.reset()
+
+
+def _seed_funders() -> None:
+    from lending.aws import wiring
+    from lending.sandbox.funders import SANDBOX_FUNDERS
+
+    repo = wiring.funders()
+    for funder in SANDBOX_FUNDERS:
+        repo.put(funder)
+
+
+def _serve_api(port: int) -> Any:
+    from chalice.config import Config
+    from chalice.local import LocalDevServer, create_local_server
+
+    app = lambdas._import_file("functions_api_app", ROOT / "functions" / "api" / "app.py").app
+    server: LocalDevServer = create_local_server(app, Config(chalice_stage="local"), "127.0.0.1", port)
+    thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
+    thread.start()
+    return server

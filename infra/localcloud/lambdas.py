@@ -1,0 +1,124 @@
+"""Run the functions' own handlers in-process when moto invokes a Lambda.
+
+`LambdaFunction._invoke_lambda` is the single method where moto would start a Docker
+container; it is private, so tests/integration/test_localcloud.py keeps a smoke
+test on it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+Handler = Callable[[Any, Any], Any]
+log = logging.getLogger("localcloud.lambda")
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that Powertools and handlers read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str  # "module.attribute"
+    memory_mb: int = 512
+    _loaded: Handler | None = None
+
+    def load(self) -> Handler:
+        if self._loaded is None:
+            module_name, attribute = self.handler.rsplit(".", 1)
+            module = _import_file(
+                f"functions_{self.code_dir.name}_{module_name}", self.code_dir / f"{module_name}.py"
+            )
+            self._loaded = getattr(module, attribute)
+        return self._loaded
+
+
+_import_lock = threading.Lock()
+
+
+def _import_file(name: str, path: Path) -> ModuleType:
+    with _import_lock:
+        if name in sys.modules:
+            return sys.modules[name]
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+
+class LambdaRegistry:
+    """Function name -> the handler it runs; installed into moto once per process."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, FunctionSpec] = {}
+        self.invocations: dict[str, int] = {}
+
+    def add(self, spec: FunctionSpec) -> None:
+        self.functions[spec.name] = spec
+
+    def invoke(self, name: str, event: Any) -> tuple[str, bool, str]:
+        spec = self.functions.get(name)
+        if spec is None:
+            return json.dumps({"errorType": "ResourceNotFound", "errorMessage": name}), True, ""
+        self.invocations[spec.logical_id] = self.invocations.get(spec.logical_id, 0) + 1
+        context = LambdaContext(spec.name, spec.arn, spec.memory_mb)
+        try:
+            payload = json.loads(event) if isinstance(event, str | bytes) else event
+            result = spec.load()(payload, context)
+            return json.dumps(result), False, ""
+        except Exception as exc:  # the Lambda runtime's contract: report, don't raise
+            log.info("function %s raised %s", spec.logical_id, type(exc).__name__)
+            body = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            return json.dumps(body), True, ""
+
+
+_active: LambdaRegistry | None = None
+_original_invoke = LambdaFunction._invoke_lambda
+
+
+def install(registry: LambdaRegistry) -> None:
+    global _active
+    _active = registry
+
+    def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        if _active is None:
+            return _original_invoke(self, event)
+        return _active.invoke(self.function_name, event)
+
+    LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    global _active
+    _active = None

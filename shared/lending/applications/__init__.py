@@ -1,0 +1,1 @@
+"""Loan applications: their lifecycle, events and the service the API and steps call."""

@@ -1,0 +1,325 @@
+"""What the mini-program API asks of applications: create, upload, submit, follow, decide.
+
+Every write is a conditional write of the whole aggregate plus one audit event, so
+concurrent or repeated requests cannot corrupt state or act twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from lending.applications.model import (
+    PROGRESS_STEPS,
+    ApplicantDetails,
+    Application,
+    DocumentRef,
+    Reason,
+    Status,
+)
+from lending.applications.ports import ApplicationRepository, DocumentStore, Event, Workflow
+from lending.auth import Principal, Role, require
+from lending.documents.kinds import ACCEPTED_MIME_TYPES, MAX_DOCUMENT_BYTES, DocumentKind
+from lending.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from lending.identity.checks import is_valid_credit_code, is_valid_resident_id, normalise
+from lending.ports import BlindIndex, Cipher, Clock
+from lending.finance.products import Product, ProductError, disclose, get_product
+
+T = TypeVar("T")
+UPLOAD_URL_SECONDS = 600
+MAX_OPEN_APPLICATIONS = 3
+
+
+def new_application_id(now: datetime) -> str:
+    """Time-ordered and unguessable: 'A' + UTC timestamp + 64 random bits."""
+    return "A" + now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(8)
+
+
+def applicant_context(application_id: str) -> dict[str, str]:
+    return {"application_id": application_id, "purpose": "applicant"}
+
+
+@dataclass
+class ApplicationService:
+    repo: ApplicationRepository
+    documents: DocumentStore
+    workflow: Workflow
+    cipher: Cipher
+    blind_index: BlindIndex
+    clock: Clock
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get_for(self, principal: Principal, application_id: str) -> Application:
+        app = self.repo.get(application_id)
+        if app is None:
+            raise NotFound("no such application")
+        if principal.role is Role.APPLICANT and app.applicant_id != principal.subject:
+            # Same answer as a missing one: an applicant must not learn others' ids exist.
+            raise NotFound("no such application")
+        if principal.role not in (Role.APPLICANT, Role.REVIEWER, Role.ADMIN, Role.FINANCE):
+            raise Forbidden("this role cannot read applications")
+        return app
+
+    def status_view(self, principal: Principal, application_id: str) -> dict[str, Any]:
+        app = self.get_for(principal, application_id)
+        view = app.public_view()
+        view["progress"] = progress(app)
+        view["events"] = [e.model_dump(mode="json") for e in self.repo.events(app.id)]
+        return view
+
+    def list_mine(self, principal: Principal) -> list[Application]:
+        require(principal, Role.APPLICANT)
+        return self.repo.list_for_applicant(principal.subject, limit=50)
+
+    def decrypt_applicant(self, app: Application) -> ApplicantDetails:
+        clear = self.cipher.decrypt(base64.b64decode(app.applicant_blob), applicant_context(app.id))
+        return ApplicantDetails.model_validate_json(clear)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def create(
+        self,
+        principal: Principal,
+        product_id: str,
+        amount_fen: int,
+        term_months: int,
+        repayment_method: str,
+        purpose: str,
+        applicant: ApplicantDetails,
+    ) -> Application:
+        require(principal, Role.APPLICANT)
+        product = _product(product_id)
+        # Validates amount, term and method, and that even the product's top rate keeps
+        # the APR under the cap; the actual rate comes from pricing.
+        _checked(lambda: disclose(product.id, amount_fen, term_months, repayment_method,
+                                  product.max_annual_rate))
+        applicant = _normalised(applicant)
+        if not is_valid_resident_id(applicant.id_number):
+            raise InvalidRequest("the ID number is not a valid resident ID number", "invalid_id")
+        if product.product_type == "business":
+            if not applicant.company_name or not applicant.credit_code:
+                raise InvalidRequest(
+                    "a business loan needs the company name and credit code", "missing_company"
+                )
+            if not is_valid_credit_code(applicant.credit_code):
+                raise InvalidRequest("the unified social credit code is invalid", "invalid_code")
+        open_apps = [
+            a for a in self.repo.list_for_applicant(principal.subject, limit=50) if not a.terminal
+        ]
+        if len(open_apps) >= MAX_OPEN_APPLICATIONS:
+            raise Conflict("too many applications in progress", "too_many_open")
+        now = self.clock.now()
+        app_id = new_application_id(now)
+        blob = self.cipher.encrypt(
+            applicant.model_dump_json().encode(), applicant_context(app_id)
+        )
+        app = Application(
+            id=app_id,
+            applicant_id=principal.subject,
+            product_id=product.id,
+            product_type=product.product_type.value,
+            amount_fen=amount_fen,
+            term_months=term_months,
+            repayment_method=repayment_method,
+            purpose=purpose,
+            created_at=now,
+            updated_at=now,
+            applicant_blob=base64.b64encode(blob).decode(),
+            id_hash=self.blind_index.digest("id:" + applicant.id_number),
+            credit_code_hash=(
+                self.blind_index.digest("uscc:" + applicant.credit_code)
+                if applicant.credit_code
+                else None
+            ),
+        )
+        self.repo.create(app, Event(type="created", at=now, data={"product_id": product.id}))
+        return app
+
+    def upload_url(
+        self, principal: Principal, application_id: str, kind: str, content_type: str, size: int
+    ) -> dict[str, Any]:
+        app = self.get_for(principal, application_id)
+        require(principal, Role.APPLICANT)
+        try:
+            doc_kind = DocumentKind(kind)
+        except ValueError as exc:
+            raise InvalidRequest("unknown document kind", "invalid_kind") from exc
+        if doc_kind.value not in _required_documents(app.product_id):
+            raise InvalidRequest("this product does not take that document", "invalid_kind")
+        if content_type not in ACCEPTED_MIME_TYPES:
+            raise InvalidRequest("documents must be JPEG or PNG images", "invalid_type")
+        if not 0 < size <= MAX_DOCUMENT_BYTES:
+            raise InvalidRequest(
+                f"documents must be at most {MAX_DOCUMENT_BYTES} bytes", "too_large"
+            )
+        if app.status is not Status.DRAFT:
+            raise Conflict("documents can only change before submission", "not_draft")
+        key = document_key(app.id, doc_kind.value)
+        upload = self.documents.presign_upload(key, content_type, size, UPLOAD_URL_SECONDS)
+        return {"kind": doc_kind.value, "key": key, "expires_in": UPLOAD_URL_SECONDS, **upload}
+
+    def record_upload(self, key: str, size: int, content_type: str) -> None:
+        """The object-created event of the documents bucket (may arrive twice)."""
+        parsed = parse_document_key(key)
+        if parsed is None:
+            return
+        application_id, kind = parsed
+        doc = DocumentRef(
+            kind=kind, key=key, size=size, content_type=content_type, uploaded_at=self.clock.now()
+        )
+        self.repo.put_document(application_id, doc)
+
+    def submit(self, principal: Principal, application_id: str) -> Application:
+        app = self.get_for(principal, application_id)
+        require(principal, Role.APPLICANT)
+        if app.status is Status.DRAFT:
+            required = _required_documents(app.product_id)
+            have = self.repo.documents(app.id)
+            missing = [k for k in required if k not in have]
+            if missing:
+                raise InvalidRequest(
+                    "documents missing: " + ", ".join(missing), "documents_missing"
+                )
+            now = self.clock.now()
+            app.documents = {k: have[k] for k in required}
+            app.status = Status.SUBMITTED
+            app.submitted_at = now
+            try:
+                app = self.repo.save(app, Event(type="submitted", at=now))
+            except Conflict:
+                app = self.get_for(principal, application_id)
+        if app.status is Status.DRAFT:
+            raise Conflict("the application changed; submit again", "retry")
+        if app.status is Status.SUBMITTED:
+            # Starting is idempotent by execution name, so a repeated submit starts nothing new.
+            self.workflow.start(app.id)
+        return app
+
+    def review_queue(self, principal: Principal) -> list[Application]:
+        require(principal, Role.REVIEWER, Role.ADMIN)
+        return self.repo.review_queue(limit=100)
+
+    def review(
+        self,
+        principal: Principal,
+        application_id: str,
+        decision: Literal["approve", "decline"],
+        reasons: list[Reason],
+    ) -> Application:
+        require(principal, Role.REVIEWER)
+        if decision == "decline" and not reasons:
+            raise InvalidRequest("a decline needs at least one reason", "reasons_required")
+
+        def apply(app: Application) -> Event:
+            if app.status is not Status.IN_REVIEW or "review" not in app.tokens:
+                raise Conflict("the application is not waiting for review", "not_in_review")
+            app.review_reasons = reasons
+            app.reviewed_by = principal.subject
+            return Event(
+                type="reviewed",
+                at=self.clock.now(),
+                data={"decision": decision, "reviewer": principal.subject},
+            )
+
+        app = self.mutate(application_id, apply)
+        token = app.tokens.get("review", "")
+        self.workflow.succeed(
+            token,
+            {"decision": decision, "reasons": [r.model_dump() for r in reasons]},
+        )
+        return app
+
+    def answer_offer(self, principal: Principal, application_id: str, accept: bool) -> Application:
+        app = self.get_for(principal, application_id)
+        require(principal, Role.APPLICANT)
+        if app.status is not Status.OFFERED or "offer" not in app.tokens:
+            raise Conflict("there is no offer waiting for an answer", "no_offer")
+
+        def apply(app: Application) -> Event:
+            if app.status is not Status.OFFERED:
+                raise Conflict("there is no offer waiting for an answer", "no_offer")
+            return Event(type="offer_answered", at=self.clock.now(), data={"accepted": accept})
+
+        app = self.mutate(application_id, apply)
+        self.workflow.succeed(app.tokens["offer"], {"accepted": accept})
+        return app
+
+    def mutate(
+        self, application_id: str, change: Callable[[Application], Event], attempts: int = 3
+    ) -> Application:
+        """Read-modify-write with optimistic locking, retried when another writer won."""
+        for attempt in range(attempts):
+            app = self.repo.get(application_id)
+            if app is None:
+                raise NotFound("no such application")
+            event = change(app)
+            app.updated_at = event.at
+            try:
+                return self.repo.save(app, event)
+            except Conflict:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def progress(app: Application) -> list[dict[str, str]]:
+    """The steps with done / current / pending, for the mini-program's progress bar."""
+    if app.status in PROGRESS_STEPS:
+        current = PROGRESS_STEPS.index(app.status)
+    elif app.status is Status.IN_REVIEW:
+        current = PROGRESS_STEPS.index(Status.SCORING)
+    else:
+        current = -1
+    steps = []
+    for i, step in enumerate(PROGRESS_STEPS):
+        state = "done" if i < current else "current" if i == current else "pending"
+        if app.terminal:
+            state = "done" if i <= current else "skipped"
+        steps.append({"step": step.value, "state": state})
+    return steps
+
+
+def _product(product_id: str) -> Product:
+    return _checked(lambda: get_product(product_id))
+
+
+def _required_documents(product_id: str) -> list[str]:
+    return [d.value for d in _product(product_id).required_documents]
+
+
+def _checked(call: Callable[[], T]) -> T:
+    """Product rule violations are the applicant's input errors."""
+    try:
+        return call()
+    except ProductError as exc:
+        raise InvalidRequest(str(exc), exc.code) from exc
+
+
+def document_key(application_id: str, kind: str) -> str:
+    return f"applications/{application_id}/documents/{kind}"
+
+
+def parse_document_key(key: str) -> tuple[str, str] | None:
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "applications" or parts[2] != "documents":
+        return None
+    try:
+        DocumentKind(parts[3])
+    except ValueError:
+        return None
+    return parts[1], parts[3]
+
+
+def _normalised(applicant: ApplicantDetails) -> ApplicantDetails:
+    return applicant.model_copy(
+        update={
+            "name": normalise(applicant.name),
+            "id_number": normalise(applicant.id_number),
+            "credit_code": normalise(applicant.credit_code) if applicant.credit_code else None,
+        }
+    )

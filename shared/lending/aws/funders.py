@@ -1,0 +1,102 @@
+"""DynamoDB adapter of the funder repository.
+
+Funders table: pk = FUNDER#<id> (quota, usage) | RES#<application id> (one reservation).
+A reservation and the usage increase are one transaction, so a quota is never
+overdrawn and an application never reserves twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lending.funding.model import Funder
+
+
+class DynamoFunderRepository:
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def put(self, funder: Funder) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"FUNDER#{funder.id}"},
+                "doc": {"S": funder.model_dump_json(exclude={"used_fen", "quota_fen"})},
+                "quota_fen": {"N": str(funder.quota_fen)},
+                "used_fen": {"N": str(funder.used_fen)},
+            },
+        )
+
+    def all(self) -> list[Funder]:
+        # A handful of funder rows, read by the disbursement step only (never on an API
+        # request path); reservations are filtered out.
+        out = self._db.scan(
+            TableName=self._table,
+            FilterExpression="begins_with(pk, :f)",
+            ExpressionAttributeValues={":f": {"S": "FUNDER#"}},
+            ConsistentRead=True,
+        )
+        return [self._funder(i) for i in out["Items"]]
+
+    def get(self, funder_id: str) -> Funder | None:
+        out = self._db.get_item(
+            TableName=self._table, Key={"pk": {"S": f"FUNDER#{funder_id}"}}, ConsistentRead=True
+        )
+        return self._funder(out["Item"]) if "Item" in out else None
+
+    @staticmethod
+    def _funder(item: dict[str, Any]) -> Funder:
+        data = json.loads(item["doc"]["S"])
+        data["quota_fen"] = int(item["quota_fen"]["N"])
+        data["used_fen"] = int(item["used_fen"]["N"])
+        return Funder.model_validate(data)
+
+    def reservation_of(self, application_id: str) -> str | None:
+        out = self._db.get_item(
+            TableName=self._table, Key={"pk": {"S": f"RES#{application_id}"}}, ConsistentRead=True
+        )
+        return out["Item"]["funder_id"]["S"] if "Item" in out else None
+
+    def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
+        funder = self.get(funder_id)
+        if funder is None or funder.remaining_fen < amount_fen:
+            return False
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": {"pk": {"S": f"FUNDER#{funder_id}"}},
+                            "UpdateExpression": "SET used_fen = used_fen + :a",
+                            # No arithmetic in conditions: compare with the precomputed limit.
+                            "ConditionExpression": "quota_fen = :q AND used_fen <= :limit",
+                            "ExpressionAttributeValues": {
+                                ":a": {"N": str(amount_fen)},
+                                ":q": {"N": str(funder.quota_fen)},
+                                ":limit": {"N": str(funder.quota_fen - amount_fen)},
+                            },
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "pk": {"S": f"RES#{application_id}"},
+                                "funder_id": {"S": funder_id},
+                                "amount_fen": {"N": str(amount_fen)},
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            return self.reservation_of(application_id) == funder_id
+        return True

@@ -1,0 +1,74 @@
+"""DynamoDB adapter of the loan repository.
+
+Loans table: pk = LOAN#<id>, sk = META | INST#<nn> | TXN#<ts>.
+GSI dueDate: due_date + loan_inst on unpaid instalments (sparse once paid).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lending.loans.model import InstalmentRecord, Loan
+
+
+class DynamoLoanRepository:
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def book(self, loan: Loan) -> bool:
+        pk = {"S": f"LOAN#{loan.id}"}
+        meta = loan.model_dump_json(exclude={"instalments"})
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {"pk": pk, "sk": {"S": "META"}, "doc": {"S": meta}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for inst in loan.instalments:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": pk,
+                            "sk": {"S": f"INST#{inst.number:03d}"},
+                            "doc": {"S": inst.model_dump_json()},
+                            "due_date": {"S": inst.due_date.isoformat()},
+                            "loan_inst": {"S": f"{loan.id}#{inst.number:03d}"},
+                        },
+                    }
+                }
+            )
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def get(self, loan_id: str) -> Loan | None:
+        out = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"LOAN#{loan_id}"}},
+            ConsistentRead=True,
+        )
+        meta = next((i for i in out["Items"] if i["sk"]["S"] == "META"), None)
+        if meta is None:
+            return None
+        instalments = [
+            InstalmentRecord.model_validate_json(i["doc"]["S"])
+            for i in out["Items"]
+            if i["sk"]["S"].startswith("INST#")
+        ]
+        data = json.loads(meta["doc"]["S"])
+        data["instalments"] = [i.model_dump() for i in instalments]
+        return Loan.model_validate(data)

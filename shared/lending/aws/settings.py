@@ -1,0 +1,46 @@
+"""Runtime settings: one model, read once at cold start from the function's environment."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LENDING_", frozen=True)
+
+    region: str = "cn-north-1"
+    applications_table: str
+    documents_table: str
+    loans_table: str
+    funders_table: str
+    idempotency_table: str
+    documents_bucket: str
+    data_key_id: str
+    signing_key_id: str
+    index_key_id: str
+    session_key_id: str
+    state_machine_arn: str
+    # JSON object: funder id -> its fund-request queue URL.
+    funder_queues: str = "{}"
+    # Only the local cloud and staging allow the sandbox login and sandbox data providers.
+    sandbox: bool = False
+    # Base URL browsers upload documents to (the local cloud's S3 on loopback); empty = AWS.
+    s3_public_endpoint: str = ""
+    # How long the state machine waits for people and banks (seconds).
+    review_timeout_seconds: int = 3 * 24 * 3600
+    offer_timeout_seconds: int = 7 * 24 * 3600
+    funding_timeout_seconds: int = 24 * 3600
+
+    def timeouts(self) -> dict[str, int]:
+        return {
+            "review": self.review_timeout_seconds,
+            "offer": self.offer_timeout_seconds,
+            "funding": self.funding_timeout_seconds,
+        }
+
+
+@cache
+def settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]

@@ -1,0 +1,211 @@
+"""Composition root: builds each adapter once per process (cold start), from settings.
+
+Handlers ask this module for services; the local cloud and tests replace pieces with
+`override(...)` instead of patching.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from lending.aws.dynamo import DynamoApplicationRepository
+from lending.aws.funders import DynamoFunderRepository
+from lending.aws.kms import KmsBlindIndex, KmsEnvelopeCipher, KmsMac, KmsSigner
+from lending.aws.loans import DynamoLoanRepository
+from lending.aws.s3 import S3DocumentStore
+from lending.aws.settings import Settings, settings
+from lending.aws.sqs import SqsFundQueue
+from lending.aws.stepfunctions import StepFunctionsWorkflow
+from lending.ports import Clock, SystemClock
+
+_overrides: dict[str, Any] = {}
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3)
+
+
+def override(**parts: Any) -> None:
+    _overrides.update(parts)
+
+
+def reset() -> None:
+    """Forget every built adapter (the local cloud calls this when it boots or stops)."""
+    _overrides.clear()
+    settings.cache_clear()
+    for factory in _FACTORIES:
+        factory.cache_clear()
+
+
+def _get(name: str, build: Any) -> Any:
+    return _overrides[name] if name in _overrides else build()
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service, region_name=settings().region, config=_BOTO_CONFIG)
+
+
+def config() -> Settings:
+    return settings()
+
+
+def clock() -> Clock:
+    result: Clock = _get("clock", SystemClock)
+    return result
+
+
+@cache
+def cipher() -> KmsEnvelopeCipher:
+    return KmsEnvelopeCipher(client("kms"), settings().data_key_id)
+
+
+@cache
+def blind_index() -> KmsBlindIndex:
+    return KmsBlindIndex(KmsMac(client("kms"), settings().index_key_id))
+
+
+@cache
+def session_mac() -> KmsMac:
+    return KmsMac(client("kms"), settings().session_key_id)
+
+
+@cache
+def signer() -> KmsSigner:
+    return KmsSigner(client("kms"), settings().signing_key_id)
+
+
+@cache
+def applications() -> DynamoApplicationRepository:
+    s = settings()
+    return DynamoApplicationRepository(client("dynamodb"), s.applications_table, s.documents_table)
+
+
+@cache
+def documents() -> S3DocumentStore:
+    s = settings()
+    presign = None
+    if s.s3_public_endpoint:
+        presign = boto3.client(
+            "s3",
+            region_name=s.region,
+            endpoint_url=s.s3_public_endpoint,
+            config=Config(s3={"addressing_style": "path"}),
+        )
+    return S3DocumentStore(client("s3"), s.documents_bucket, presign)
+
+
+@cache
+def workflow() -> StepFunctionsWorkflow:
+    s = settings()
+    return StepFunctionsWorkflow(client("stepfunctions"), s.state_machine_arn, s.timeouts())
+
+
+@cache
+def funders() -> DynamoFunderRepository:
+    return DynamoFunderRepository(client("dynamodb"), settings().funders_table)
+
+
+@cache
+def loans() -> DynamoLoanRepository:
+    return DynamoLoanRepository(client("dynamodb"), settings().loans_table)
+
+
+@cache
+def fund_queue() -> SqsFundQueue:
+    return SqsFundQueue(client("sqs"), json.loads(settings().funder_queues))
+
+
+@cache
+def sandbox_faults() -> Any:
+    from lending.sandbox.providers import Faults
+
+    return _get("faults", Faults)
+
+
+@cache
+def sources() -> dict[str, Any]:
+    if not settings().sandbox:
+        # Production data-source adapters (PBoC credit report, third-party bureaus) are
+        # contracted per deployment; refusing beats silently scoring on sandbox data.
+        raise RuntimeError("no production data sources are configured")
+    from lending.sandbox.providers import all_providers
+
+    return {p.name: p for p in all_providers(faults=sandbox_faults(), clock=clock())}
+
+
+@cache
+def scorecard() -> Any:
+    from lending.scoring.scorecard import Scorecard
+
+    return Scorecard.load()
+
+
+@cache
+def ocr_engine() -> Any:
+    from lending.ocr.rapid import RapidOcrEngine
+
+    return _get("ocr", RapidOcrEngine)
+
+
+@cache
+def application_service() -> Any:
+    from lending.applications.service import ApplicationService
+
+    return ApplicationService(
+        repo=applications(),
+        documents=documents(),
+        workflow=workflow(),
+        cipher=cipher(),
+        blind_index=blind_index(),
+        clock=clock(),
+    )
+
+
+@cache
+def steps() -> Any:
+    from lending.applications.steps import OriginationSteps
+
+    return OriginationSteps(
+        repo=applications(),
+        documents=documents(),
+        cipher=cipher(),
+        clock=clock(),
+        ocr=ocr_engine(),
+        sources=sources(),
+        scorecard=scorecard(),
+        signer=signer(),
+        funders=funders(),
+        fund_queue=fund_queue(),
+        loans=loans(),
+    )
+
+
+@cache
+def sessions() -> Any:
+    from lending.auth import SessionIssuer
+
+    return SessionIssuer(session_mac())
+
+
+_FACTORIES = [
+    sandbox_faults,
+    sources,
+    scorecard,
+    application_service,
+    steps,
+    sessions,
+    client,
+    cipher,
+    blind_index,
+    session_mac,
+    signer,
+    applications,
+    documents,
+    workflow,
+    funders,
+    loans,
+    fund_queue,
+]

@@ -1,0 +1,5 @@
+"""Loan contracts: deterministic PDF rendering and the digest that the e-signature signs."""
+
+from lending.contracts.render import ContractTerms, contract_digest, render_contract
+
+__all__ = ["ContractTerms", "contract_digest", "render_contract"]

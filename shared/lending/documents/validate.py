@@ -1,0 +1,217 @@
+"""Check uploaded documents against what the applicant declared.
+
+Outcomes, from worst to best (the worst finding wins):
+
+* ``suspicious`` — the document contradicts itself: the birth date or sex printed on
+  the ID card disagrees with the ID number, or the validity period is not one that
+  GB 11643 issues (5, 10 or 20 years, or 长期). Goes to manual fraud review.
+* ``mismatch`` — a confidently read field differs from the declaration (name, ID
+  number, card number, company, credit code, legal representative), or the ID card
+  has expired by `today` (code ``id_expired``: the card was read correctly, but it no
+  longer supports the declaration; the applicant must upload a current card).
+* ``unreadable`` — a required document is missing, not an accepted image, or a
+  required field could not be read or failed its checksum even after look-alike
+  correction. Also used when a differing field was read with low OCR confidence:
+  that is more likely a misread than a lie, so the applicant is asked to re-upload.
+* ``verified`` — every required field read, checksums valid, ID current, and the
+  front, the back and the declaration agree (compared after full/half-width and
+  whitespace normalisation).
+
+A misread cannot produce ``verified``: every identifying field must *equal* the
+declared value after normalisation, and numbers must also pass their checksums.
+
+Required documents: ID front and back always; the bank card when a card number is
+declared; the business licence when a company name or credit code is declared.
+Messages never contain personal data; `extracted` does, and the caller encrypts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final, Literal
+
+from lending.documents.extract import Extraction, extract_fields
+from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind, sniff_mime_type
+from lending.identity.checks import birth_date_of, normalise, sex_of
+from lending.ocr.ports import OcrEngine, UnreadableImage
+
+Outcome = Literal["verified", "mismatch", "unreadable", "suspicious"]
+_SEVERITY: Final[dict[Outcome, int]] = {
+    "verified": 0,
+    "unreadable": 1,
+    "mismatch": 2,
+    "suspicious": 3,
+}
+_CONFIDENT: Final = 0.8  # below this OCR score a difference is treated as a misread
+_VALIDITY_YEARS: Final = frozenset({5, 10, 20})
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredIdentity:
+    name: str
+    id_number: str
+    bank_card_number: str | None = None
+    company_name: str | None = None
+    credit_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReason:
+    document: DocumentKind
+    field: str
+    code: str
+    message: str  # never personal data
+
+
+@dataclass(slots=True)
+class DocumentCheck:
+    outcome: Outcome
+    reasons: list[FieldReason] = field(default_factory=list)
+    extracted: dict[str, str] = field(default_factory=dict)  # personal data
+
+
+_REQUIRED: Final[dict[DocumentKind, tuple[str, ...]]] = {
+    DocumentKind.ID_FRONT: ("name", "id_number", "sex", "birth_date"),
+    DocumentKind.ID_BACK: ("id_valid_from", "id_valid_to"),
+    DocumentKind.BANK_CARD: ("bank_card_number",),
+    DocumentKind.BUSINESS_LICENCE: ("credit_code", "company_name", "legal_representative"),
+}
+_LABEL: Final = {
+    "name": "name",
+    "id_number": "ID number",
+    "bank_card_number": "card number",
+    "company_name": "company name",
+    "credit_code": "credit code",
+    "legal_representative": "legal representative",
+}
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.reasons: list[tuple[Outcome, FieldReason]] = []
+
+    def add(self, outcome: Outcome, doc: DocumentKind, name: str, code: str, msg: str) -> None:
+        self.reasons.append((outcome, FieldReason(doc, name, code, msg)))
+
+    def outcome(self) -> Outcome:
+        return max((o for o, _ in self.reasons), key=_SEVERITY.__getitem__, default="verified")
+
+
+def _key(value: str) -> str:
+    # Minority names use a middle dot that OCR and keyboards render differently.
+    return normalise(value).replace("•", "·").replace("・", "·").replace(".", "·")
+
+
+def _required_kinds(declared: DeclaredIdentity) -> list[DocumentKind]:
+    kinds = [DocumentKind.ID_FRONT, DocumentKind.ID_BACK]
+    if declared.bank_card_number is not None:
+        kinds.append(DocumentKind.BANK_CARD)
+    if declared.company_name is not None or declared.credit_code is not None:
+        kinds.append(DocumentKind.BUSINESS_LICENCE)
+    return kinds
+
+
+def _read(
+    kind: DocumentKind, data: bytes, engine: OcrEngine, today: date, found: _Findings
+) -> Extraction | None:
+    if len(data) > MAX_DOCUMENT_BYTES or sniff_mime_type(data) is None:
+        found.add("unreadable", kind, "file", "unsupported_file", "not a JPEG/PNG under 5 MiB")
+        return None
+    try:
+        lines = engine.read(data)
+    except UnreadableImage:
+        found.add("unreadable", kind, "file", "unreadable_image", "the image could not be read")
+        return None
+    ex = extract_fields(kind, lines, today)
+    for name in _REQUIRED[kind]:
+        if name in ex.problems:
+            found.add("unreadable", kind, name, ex.problems[name], f"{name} failed its checksum")
+        elif name not in ex.fields:
+            found.add("unreadable", kind, name, "not_found", f"{name} could not be read")
+    return ex
+
+
+def _compare(
+    found: _Findings, kind: DocumentKind, ex: Extraction, name: str, declared: str | None
+) -> None:
+    got = ex.fields.get(name)
+    if declared is None or got is None or _key(got.value) == _key(declared):
+        return
+    label = _LABEL[name]
+    if got.score < _CONFIDENT:
+        found.add("unreadable", kind, name, "low_confidence", f"{label} read with low confidence")
+    else:
+        found.add("mismatch", kind, name, "mismatch", f"{label} differs from the declaration")
+
+
+def _check_front(found: _Findings, ex: Extraction, declared: DeclaredIdentity) -> None:
+    kind = DocumentKind.ID_FRONT
+    _compare(found, kind, ex, "name", declared.name)
+    _compare(found, kind, ex, "id_number", declared.id_number)
+    number = ex.fields.get("id_number")
+    if number is None:
+        return
+    if (sex := ex.fields.get("sex")) and sex.value != sex_of(number.value):
+        found.add("suspicious", kind, "sex", "sex_contradicts_id", "sex disagrees with ID number")
+    birth = ex.fields.get("birth_date")
+    if birth and birth.value != birth_date_of(number.value).isoformat():
+        found.add(
+            "suspicious", kind, "birth_date", "birth_contradicts_id",
+            "birth date disagrees with ID number",
+        )
+
+
+def _check_back(found: _Findings, ex: Extraction, today: date) -> None:
+    kind = DocumentKind.ID_BACK
+    start, end = ex.fields.get("id_valid_from"), ex.fields.get("id_valid_to")
+    if start is None or end is None:
+        return
+    valid_from = date.fromisoformat(start.value)
+    if valid_from > today:
+        found.add("suspicious", kind, "id_valid_from", "issued_in_future", "issue date is future")
+    if end.value == "长期":
+        return
+    valid_to = date.fromisoformat(end.value)
+    years = valid_to.year - valid_from.year
+    if years not in _VALIDITY_YEARS or (valid_to.month, valid_to.day) != (
+        valid_from.month,
+        valid_from.day,
+    ):
+        found.add(
+            "suspicious", kind, "id_valid_to", "irregular_validity",
+            "validity period is not one that is issued",
+        )
+    if valid_to < today:
+        found.add("mismatch", kind, "id_valid_to", "id_expired", "the ID card has expired")
+
+
+def validate_documents(
+    images: Mapping[DocumentKind, bytes],
+    declared: DeclaredIdentity,
+    engine: OcrEngine,
+    today: date,
+) -> DocumentCheck:
+    found = _Findings()
+    extracted: dict[str, str] = {}
+    for kind in _required_kinds(declared):
+        data = images.get(kind)
+        if data is None:
+            found.add("unreadable", kind, "file", "document_missing", "document not uploaded")
+            continue
+        ex = _read(kind, data, engine, today, found)
+        if ex is None:
+            continue
+        extracted.update({name: f.value for name, f in ex.fields.items()})
+        if kind is DocumentKind.ID_FRONT:
+            _check_front(found, ex, declared)
+        elif kind is DocumentKind.ID_BACK:
+            _check_back(found, ex, today)
+        elif kind is DocumentKind.BANK_CARD:
+            _compare(found, kind, ex, "bank_card_number", declared.bank_card_number)
+        else:
+            _compare(found, kind, ex, "company_name", declared.company_name)
+            _compare(found, kind, ex, "credit_code", declared.credit_code)
+            _compare(found, kind, ex, "legal_representative", declared.name)
+    return DocumentCheck(found.outcome(), [r for _, r in found.reasons], extracted)

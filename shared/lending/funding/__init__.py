@@ -1,0 +1,1 @@
+"""Funders (partner banks, trusts, consumer-finance companies) and fund requests."""

@@ -1,0 +1,47 @@
+"""A booked loan: the terms, the schedule, and where the money came from."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+
+class InstalmentRecord(BaseModel):
+    number: int
+    due_date: date
+    principal_fen: int
+    interest_fen: int
+    total_fen: int
+    status: str = "due"
+
+
+class Loan(BaseModel):
+    id: str
+    application_id: str
+    applicant_id: str
+    product_id: str
+    funder_id: str
+    principal_fen: int
+    annual_rate: str
+    apr: str
+    term_months: int
+    repayment_method: str
+    disbursed_at: datetime
+    payout_reference: str
+    contract_sha256: str
+    status: str = "current"
+    instalments: list[InstalmentRecord]
+
+
+class LoanRepository(Protocol):
+    def book(self, loan: Loan) -> bool:
+        """Write the loan and its instalments once; False if it was already booked."""
+
+    def get(self, loan_id: str) -> Loan | None: ...
+
+
+def loan_id_for(application_id: str) -> str:
+    """One application, one loan: the id is derived, so a retried booking finds it."""
+    return "L" + application_id[1:]

@@ -1,0 +1,62 @@
+"""The OCR port: what the document checks need from any OCR engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from lending.errors import DomainError
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One recognised line. `box` is clockwise from the top-left corner, in pixels of
+    the image as the engine analysed it (engines may deskew or rescale first, so only
+    relative geometry is meaningful)."""
+
+    text: str
+    box: tuple[Point, Point, Point, Point]
+    score: float
+
+    @property
+    def left(self) -> float:
+        return min(p[0] for p in self.box)
+
+    @property
+    def right(self) -> float:
+        return max(p[0] for p in self.box)
+
+    @property
+    def top(self) -> float:
+        return min(p[1] for p in self.box)
+
+    @property
+    def bottom(self) -> float:
+        return max(p[1] for p in self.box)
+
+    @property
+    def cx(self) -> float:
+        return sum(p[0] for p in self.box) / 4
+
+    @property
+    def cy(self) -> float:
+        return sum(p[1] for p in self.box) / 4
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+class UnreadableImage(DomainError):
+    """The bytes are not a decodable image, or it holds no text at all."""
+
+    code = "unreadable_image"
+    http_status = 422
+
+
+class OcrEngine(Protocol):
+    def read(self, image: bytes) -> list[TextLine]:
+        """All text lines in the image; raises UnreadableImage for undecodable input."""
+        ...

