@@ -32,6 +32,7 @@ from infra.localcloud.deploy import Deployment, TemplateDeployer
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "cn-north-1"
 log = logging.getLogger("localcloud")
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 # Fake credentials: moto accepts anything, and nothing may reach a real AWS endpoint.
 _FAKE_AWS_ENV = {
@@ -74,7 +75,7 @@ class LocalCloud:
     @classmethod
     @contextmanager
     def start(
-        cls, timeouts: Timeouts | None = None, banks: bool = True
+        cls, timeouts: Timeouts | None = None, banks: bool = True, log_level: str = "WARNING"
     ) -> Iterator[LocalCloud]:
         started = time.perf_counter()
         saved_env = dict(os.environ)
@@ -88,7 +89,7 @@ class LocalCloud:
         cloud: LocalCloud | None = None
         try:
             deployment = TemplateDeployer(
-                ROOT, registry, region=REGION, parameters={"Sandbox": "true", "Stage": "dev"}
+                ROOT, registry, region=REGION, parameters={"Sandbox": "true", "Stage": "dev", "LogLevel": log_level}
             ).deploy()
             s3_url = f"http://127.0.0.1:{s3_server._server.port}"  # type: ignore[union-attr]
             os.environ.update(deployment.environment)
@@ -128,6 +129,26 @@ class LocalCloud:
             mock.stop()
             os.environ.clear()
             os.environ.update(saved_env)
+
+    # -- sandbox controls -------------------------------------------------------------------
+
+    def pin(self, id_number: str, row: int, dishonest: bool = False) -> None:
+        """Make the sandbox bureau answer for this person with German row `row`."""
+        from lending.aws import wiring
+
+        id_hash = wiring.blind_index().digest("id:" + id_number)
+        directory = wiring.sandbox_directory()
+        directory.rows[id_hash] = row
+        directory.dishonest[id_hash] = dishonest
+
+    def set_outage(self, source: str, down: bool = True) -> None:
+        from lending.aws import wiring
+
+        faults = wiring.sandbox_faults()
+        if down:
+            faults.down.add(source)
+        else:
+            faults.down.discard(source)
 
     # -- inspection for tests and the demo -------------------------------------------------
 
@@ -180,10 +201,25 @@ def _seed_funders() -> None:
 
 def _serve_api(port: int) -> Any:
     from chalice.config import Config
-    from chalice.local import LocalDevServer, create_local_server
+    from chalice.local import (
+        ChaliceRequestHandler,
+        CustomLocalChalice,
+        LocalChalice,
+        LocalDevServer,
+    )
+
+    class QuietHandler(ChaliceRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            return
 
     app = lambdas._import_file("functions_api_app", ROOT / "functions" / "api" / "app.py").app
-    server: LocalDevServer = create_local_server(app, Config(chalice_stage="local"), "127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
+    # What chalice.local.create_local_server does, with a handler that does not log.
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    server = LocalDevServer(
+        app, Config(chalice_stage="local"), "127.0.0.1", port, handler_cls=QuietHandler
+    )
+    thread = threading.Thread(target=server.server.serve_forever, name="api", daemon=True)
     thread.start()
     return server

@@ -35,6 +35,7 @@ class BlindIndex(Protocol):
 class Signer(Protocol):
     key_id: str
 
-    def sign_digest(self, digest: bytes) -> bytes: ...
+    def sign_digest(self, digest: bytes) -> bytes:
+        """Sign a SHA-256 digest; verify with `lending.signatures.verify_signature(digest)`."""
 
     def public_key_pem(self) -> bytes: ...

@@ -140,8 +140,9 @@ class OriginationSteps:
             name=applicant.name,
             id_number=applicant.id_number,
             bank_card_number=applicant.bank_card_number,
-            company_name=applicant.company_name,
-            credit_code=applicant.credit_code,
+            # Only a business loan asks for (and checks) the business licence.
+            company_name=applicant.company_name if app.product_type == "business" else None,
+            credit_code=applicant.credit_code if app.product_type == "business" else None,
         )
         check = validate_documents(images, declared, self.ocr, self.clock.now().date())
         app.ocr_outcome = check.outcome

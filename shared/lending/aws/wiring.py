@@ -126,6 +126,13 @@ def sandbox_faults() -> Any:
 
 
 @cache
+def sandbox_directory() -> Any:
+    from lending.sandbox.providers import Directory
+
+    return _get("directory", Directory)
+
+
+@cache
 def sources() -> dict[str, Any]:
     if not settings().sandbox:
         # Production data-source adapters (PBoC credit report, third-party bureaus) are
@@ -133,7 +140,10 @@ def sources() -> dict[str, Any]:
         raise RuntimeError("no production data sources are configured")
     from lending.sandbox.providers import all_providers
 
-    return {p.name: p for p in all_providers(faults=sandbox_faults(), clock=clock())}
+    providers = all_providers(
+        faults=sandbox_faults(), clock=clock(), directory=sandbox_directory()
+    )
+    return {p.name: p for p in providers}
 
 
 @cache
@@ -192,6 +202,7 @@ def sessions() -> Any:
 
 _FACTORIES = [
     sandbox_faults,
+    sandbox_directory,
     sources,
     scorecard,
     application_service,

@@ -106,7 +106,7 @@ def verify_fund_request(message: dict[str, Any], public_key_pem: bytes) -> bool:
         payload = canonical_json(message["body"])
     except (KeyError, ValueError, TypeError):
         return False
-    return verify_signature(public_key_pem, payload, signature)
+    return verify_signature(public_key_pem, hashlib.sha256(payload).digest(), signature)
 
 
 class Confirmation(BaseModel):

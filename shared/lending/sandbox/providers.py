@@ -84,7 +84,23 @@ def load_german_rows(path: Path | None = None) -> tuple[GermanRow, ...]:
     return tuple(rows)
 
 
-def row_for(subject: Subject, rows: tuple[GermanRow, ...]) -> GermanRow:
+@dataclass
+class Directory:
+    """Sandbox-only test accounts: pin a subject to a German row or a judicial record.
+
+    Real sandbox bureaus offer the same (fixed test identities with known reports); the
+    demo and e2e tests use it to drive each path on purpose.
+    """
+
+    rows: dict[str, int] = field(default_factory=dict)
+    dishonest: dict[str, bool] = field(default_factory=dict)
+
+
+def row_for(
+    subject: Subject, rows: tuple[GermanRow, ...], directory: Directory | None = None
+) -> GermanRow:
+    if directory is not None and subject.id_number_hash in directory.rows:
+        return rows[directory.rows[subject.id_number_hash]]
     return rows[int(_uniform("bureau-row", subject.id_number_hash) * len(rows))]
 
 
@@ -158,14 +174,16 @@ class CreditBureau(_Provider):
         faults: FaultSwitch | None = None,
         clock: Clock | None = None,
         thin_file_rate: float = 0.0,
+        directory: Directory | None = None,
     ) -> None:
         super().__init__(faults, clock)
         self.rows = rows or load_german_rows()
+        self.directory = directory
         self.thin_file_rate = thin_file_rate  # share of subjects with a partial report
 
     def fetch(self, subject: Subject) -> SourceReport:
         self._check_up()
-        attrs = row_for(subject, self.rows).attributes
+        attrs = row_for(subject, self.rows, self.directory).attributes
         fields: dict[str, FieldValue] = {b: attrs[m] for b, m in BUREAU_TO_MODEL.items()}
         thin = _uniform("thin-file", subject.id_number_hash) < self.thin_file_rate
         if thin:  # thin file: savings and employment not on record
@@ -213,22 +231,35 @@ class JudicialRecords(_Provider):
     name = "judicial_records"
     DISHONEST_RATE = 0.02
 
+    def __init__(
+        self,
+        faults: FaultSwitch | None = None,
+        clock: Clock | None = None,
+        directory: Directory | None = None,
+    ) -> None:
+        super().__init__(faults, clock)
+        self.directory = directory
+
     def fetch(self, subject: Subject) -> SourceReport:
         self._check_up()
         key = subject.id_number_hash
         dishonest = _uniform("judicial-dishonest", key) < self.DISHONEST_RATE
+        if self.directory is not None and key in self.directory.dishonest:
+            dishonest = self.directory.dishonest[key]
         u = _uniform("judicial-cases", key)
         cases = 1 + int(u * 4) if dishonest else (0 if u < 0.92 else 1 + int((u - 0.92) * 25))
         return self._report({"enforcement_cases": cases, "dishonest_debtor": int(dishonest)})
 
 
 def all_providers(
-    faults: FaultSwitch | None = None, clock: Clock | None = None
+    faults: FaultSwitch | None = None,
+    clock: Clock | None = None,
+    directory: Directory | None = None,
 ) -> list[DataSource]:
-    """One instance per Parallel-state branch, sharing a fault switch."""
+    """One instance per Parallel-state branch, sharing a fault switch and directory."""
     return [
-        CreditBureau(faults=faults, clock=clock),
+        CreditBureau(faults=faults, clock=clock, directory=directory),
         BusinessRegistry(faults, clock),
         TaxBureau(faults, clock),
-        JudicialRecords(faults, clock),
+        JudicialRecords(faults, clock, directory),
     ]
