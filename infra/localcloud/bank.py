@@ -38,6 +38,8 @@ class SimulatedBank:
     api_url: str
     region: str
     ledger: dict[str, Payment] = field(default_factory=dict)
+    # Every message as received, by fund request id (for redelivery drills).
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: int = 0
     rejected_signatures: int = 0
     paused: bool = False
@@ -87,6 +89,7 @@ class SimulatedBank:
             log.warning("bank %s: bad signature, message dropped", self.funder_id)
             return True
         body = message["body"]
+        self.messages[body["fund_request_id"]] = message
         payment = self.ledger.get(body["fund_request_id"])
         if payment is None:
             payment = Payment(

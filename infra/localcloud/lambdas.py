@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import sys
 import threading
 import uuid
@@ -21,7 +22,10 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from infra.localcloud import serialise
+
 Handler = Callable[[Any, Any], Any]
+_DEBUG = os.environ.get("LOCALCLOUD_DEBUG") == "1"
 log = logging.getLogger("localcloud.lambda")
 
 
@@ -95,10 +99,13 @@ class LambdaRegistry:
         context = LambdaContext(spec.name, spec.arn, spec.memory_mb)
         try:
             payload = json.loads(event) if isinstance(event, str | bytes) else event
-            result = spec.load()(payload, context)
+            with serialise.released():
+                result = spec.load()(payload, context)
             return json.dumps(result), False, ""
         except Exception as exc:  # the Lambda runtime's contract: report, don't raise
-            log.info("function %s raised %s", spec.logical_id, type(exc).__name__)
+            # Type only: a message may carry data we must not log. LOCALCLOUD_DEBUG=1 shows all.
+            log.warning("function %s raised %s", spec.logical_id, type(exc).__name__,
+                        exc_info=_DEBUG)
             body = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             return json.dumps(body), True, ""
 
@@ -110,6 +117,7 @@ _original_invoke = LambdaFunction._invoke_lambda
 def install(registry: LambdaRegistry) -> None:
     global _active
     _active = registry
+    serialise.install()
 
     def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
         if _active is None:

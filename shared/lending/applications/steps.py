@@ -57,6 +57,8 @@ PRIVACY_CONTACT = "privacy@lender.example"
 OVERDUE_ANNUAL_RATE = Decimal("0.18")
 # Duplicate applications by the same ID number beyond this count are an anti-fraud hit.
 MAX_APPLICATIONS_PER_ID = 5
+# Declines that stand whatever a missing source would have said (fraud, court lists).
+HARD_DECLINES = frozenset({"D01", "D02"})
 
 
 
@@ -223,7 +225,7 @@ class OriginationSteps:
         )
         outcome = decision.outcome
         reasons = _reasons(decision.reasons)
-        if unavailable and outcome == "approve":
+        if unavailable and not any(r.code in HARD_DECLINES for r in reasons):
             # A source that stayed down never becomes a silent default: a person looks.
             outcome = "review"
             reasons.insert(0, Reason(code="V03", message="data source unavailable: "

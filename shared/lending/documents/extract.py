@@ -16,7 +16,7 @@ from datetime import date
 from typing import Final
 
 from lending.documents.kinds import DocumentKind
-from lending.documents.layout import Row, rows
+from lending.documents.layout import GAP, Row, rows
 from lending.documents.numbers import find_number
 from lending.identity.checks import is_valid_credit_code, is_valid_resident_id, luhn_valid
 from lending.identity.checks import normalise as _normalise
@@ -66,7 +66,8 @@ class Extraction:
 
 def _segments(row: Row, labels: dict[str, tuple[str, ...]]) -> list[tuple[str | None, str]]:
     """Cut the row text at label occurrences: [(label or None, value), …]."""
-    text = _normalise(row.text)
+    text = row.text.replace(" ", "").replace("\u3000", "")
+    text = _normalise(text.replace(GAP, "\0")).replace("\0", GAP)
     hits: list[tuple[int, int, str]] = []
     for name, aliases in labels.items():
         for alias in sorted(aliases, key=len, reverse=True):
@@ -79,8 +80,8 @@ def _segments(row: Row, labels: dict[str, tuple[str, ...]]) -> list[tuple[str | 
         out.append((None, text[: hits[0][0] if hits else len(text)]))
     for i, (_, end, name) in enumerate(hits):
         nxt = hits[i + 1][0] if i + 1 < len(hits) else len(text)
-        out.append((name, text[end:nxt] if nxt >= end else ""))
-    return out
+        out.append((name, text[end:nxt].split(GAP)[0] if nxt >= end else ""))
+    return [(name, value.replace(GAP, "")) for name, value in out]
 
 
 def _labelled(all_rows: list[Row], labels: dict[str, tuple[str, ...]]) -> dict[str, Field]:

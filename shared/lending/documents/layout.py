@@ -7,11 +7,14 @@ order makes both cases look the same to the label parser.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
 
 from lending.ocr.ports import TextLine
+
+GAP = "\t"  # column separator in Row.text: values never run across it
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,13 @@ class Row:
 
     @property
     def text(self) -> str:
-        return "".join(line.text for line in self.lines)
+        """Lines joined left to right; a wide gap (another column) becomes GAP."""
+        height = statistics.median(line.height for line in self.lines)
+        parts = [self.lines[0].text]
+        for prev, line in itertools.pairwise(self.lines):
+            parts.append(GAP if line.left - prev.right > 2.5 * height else "")
+            parts.append(line.text)
+        return "".join(parts)
 
     @property
     def min_score(self) -> float:

@@ -99,9 +99,20 @@ class _Findings:
         return max((o for o, _ in self.reasons), key=_SEVERITY.__getitem__, default="verified")
 
 
+# PP-OCR sometimes answers a simplified character with its traditional form (郑杰国 →
+# 郑傑國): the same character, so it is folded before comparing. Common name characters.
+_SIMPLIFIED: Final = str.maketrans(
+    "傑國華偉麗龍陳劉張趙吳孫馬鄭軍濤鵬飛帥寧東強紅艷靜潔雲輝漢黃楊許葉蘇呂鍾盧譚陸賈韋鄒閆龔萬錢嚴湯"
+    "鑫穎倩瑤蕾薇琳慧燕霞娟玲婷梅丹萍莉佳欣怡晶悅露茜芳娜敏艶義興榮",
+    "杰国华伟丽龙陈刘张赵吴孙马郑军涛鹏飞帅宁东强红艳静洁云辉汉黄杨许叶苏吕钟卢谭陆贾韦邹闫龚万钱严汤"
+    "鑫颖倩瑶蕾薇琳慧燕霞娟玲婷梅丹萍莉佳欣怡晶悦露茜芳娜敏艳义兴荣",
+)
+
+
 def _key(value: str) -> str:
     # Minority names use a middle dot that OCR and keyboards render differently.
-    return normalise(value).replace("•", "·").replace("・", "·").replace(".", "·")
+    folded = normalise(value).translate(_SIMPLIFIED)
+    return folded.replace("•", "·").replace("・", "·").replace(".", "·")
 
 
 def _required_kinds(declared: DeclaredIdentity) -> list[DocumentKind]:
