@@ -52,8 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     engine = RapidOcrEngine(threads=args.threads)
     engine.read(render_document(DocumentKind.ID_FRONT, make_identity(0)))  # warm-up
-    print(f"{'kind':18} {'noise':6} {'p50 ms':>7} {'p90 ms':>7} {'all ok':>7} "
-          f"{'fields ok':>9} {'wrong':>5}")
+    print(
+        f"{'kind':18} {'noise':6} {'p50 ms':>7} {'p90 ms':>7} {'all ok':>7} "
+        f"{'fields ok':>9} {'wrong':>5}"
+    )
     for kind in DocumentKind:
         for noise in ("clean", "mild", "harsh"):
             times, docs_ok, fields_ok, fields_total, wrong = [], 0, 0, 0, 0
@@ -73,8 +75,10 @@ def main() -> None:
                 fields_total += len(want)
                 docs_ok += good == len(want)
             q = statistics.quantiles(times, n=10)
-            print(f"{kind:18} {noise:6} {statistics.median(times):7.0f} {q[8]:7.0f} "
-                  f"{docs_ok:>3}/{args.n:<3} {fields_ok:>4}/{fields_total:<4} {wrong:>5}")
+            print(
+                f"{kind:18} {noise:6} {statistics.median(times):7.0f} {q[8]:7.0f} "
+                f"{docs_ok:>3}/{args.n:<3} {fields_ok:>4}/{fields_total:<4} {wrong:>5}"
+            )
 
 
 if __name__ == "__main__":

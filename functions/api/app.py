@@ -13,9 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from chalice import Chalice, Response
-from pydantic import BaseModel, ValidationError
-
+from chalice.app import Chalice, Request, Response
 from lending.api.schemas import (
     CreateApplicationRequest,
     LoginRequest,
@@ -29,6 +27,7 @@ from lending.aws.observability import logger
 from lending.errors import DomainError, Forbidden, InvalidRequest, NotFound, Unauthorized
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
+from pydantic import BaseModel, ValidationError
 
 app = Chalice(app_name="lending-api")
 MAX_BODY_BYTES = 64 * 1024
@@ -63,8 +62,15 @@ def endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def current() -> Request:
+    request = app.current_request
+    if request is None:  # only outside a request, which routes never are
+        raise RuntimeError("no current request")
+    return request
+
+
 def body(model: type[M]) -> M:
-    raw = app.current_request.raw_body or b""
+    raw = current().raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise DomainError("request body too large", "too_large")
     try:
@@ -77,7 +83,7 @@ def body(model: type[M]) -> M:
 
 
 def principal() -> Principal:
-    header = (app.current_request.headers or {}).get("authorization", "")
+    header = str(current().headers.get("authorization") or "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("sign in first: Authorization: Bearer <token>")
@@ -85,8 +91,8 @@ def principal() -> Principal:
 
 
 def query(name: str) -> str | None:
-    params = app.current_request.query_params or {}
-    value = params.get(name)
+    params = current().query_params
+    value = params.get(name) if params is not None else None
     return str(value) if value is not None else None
 
 
@@ -109,13 +115,20 @@ def products() -> dict[str, Any]:
     items = []
     for p in list_products():
         example = disclose(
-            p.id, p.min_amount_fen * 10 if p.min_amount_fen * 10 <= p.max_amount_fen
-            else p.min_amount_fen, p.terms_months[-1], p.repayment_methods[0], p.max_annual_rate,
+            p.id,
+            p.min_amount_fen * 10
+            if p.min_amount_fen * 10 <= p.max_amount_fen
+            else p.min_amount_fen,
+            p.terms_months[-1],
+            p.repayment_methods[0],
+            p.max_annual_rate,
         )
-        items.append({
-            **p.model_dump(mode="json"),
-            "representative_example": example.model_dump(mode="json"),
-        })
+        items.append(
+            {
+                **p.model_dump(mode="json"),
+                "representative_example": example.model_dump(mode="json"),
+            }
+        )
     return {"products": items}
 
 
@@ -157,8 +170,7 @@ def login() -> Response:
     issuer = wiring.sessions()
     token = issuer.issue(subject, request.role, wiring.clock().now(), funder_id)
     return Response(
-        body={"token": token, "role": request.role.value, "subject": subject,
-              "expires_in": 7200},
+        body={"token": token, "role": request.role.value, "subject": subject, "expires_in": 7200},
         status_code=201,
     )
 
@@ -173,12 +185,12 @@ def create_application() -> Response:
     request = body(CreateApplicationRequest)
     created = wiring.application_service().create(
         who,
-        request.product_id,
-        request.amount_fen,
-        request.term_months,
-        request.repayment_method,
-        request.purpose,
-        request.applicant,
+        product_id=request.product_id,
+        amount_fen=request.amount_fen,
+        term_months=request.term_months,
+        repayment_method=request.repayment_method,
+        purpose=request.purpose,
+        applicant=request.applicant,
     )
     return Response(body=created.public_view(), status_code=201)
 
@@ -267,19 +279,21 @@ def signing_key() -> dict[str, str]:
 @endpoint
 def review_queue() -> dict[str, Any]:
     cases = wiring.application_service().review_queue(principal())
-    return {"cases": [
-        {
-            "application_id": a.id,
-            "product_id": a.product_id,
-            "amount_fen": a.amount_fen,
-            "queued_at": a.updated_at.isoformat(),
-            "decision": a.decision.model_dump(mode="json") if a.decision else None,
-            "ocr_outcome": a.ocr_outcome,
-            "ocr_reasons": [r.model_dump() for r in a.ocr_reasons],
-            "sources": a.sources,
-        }
-        for a in cases
-    ]}
+    return {
+        "cases": [
+            {
+                "application_id": a.id,
+                "product_id": a.product_id,
+                "amount_fen": a.amount_fen,
+                "queued_at": a.updated_at.isoformat(),
+                "decision": a.decision.model_dump(mode="json") if a.decision else None,
+                "ocr_outcome": a.ocr_outcome,
+                "ocr_reasons": [r.model_dump() for r in a.ocr_reasons],
+                "sources": a.sources,
+            }
+            for a in cases
+        ]
+    }
 
 
 @app.route("/v1/reviews/{application_id}", methods=["POST"])
@@ -290,8 +304,9 @@ def review(application_id: str) -> Response:
     reviewed = wiring.application_service().review(
         who, application_id, request.decision, request.reasons
     )
-    return Response(body={"application_id": reviewed.id, "decision": request.decision},
-                    status_code=202)
+    return Response(
+        body={"application_id": reviewed.id, "decision": request.decision}, status_code=202
+    )
 
 
 # -- funders ----------------------------------------------------------------------------------
@@ -307,14 +322,20 @@ def confirm_funding(funder_id: str) -> Response:
     confirmation = body(Confirmation)
     confirmed, token = wiring.steps().confirm_funding(funder_id, confirmation)
     if token is None:
-        return Response(body={"fund_request_id": confirmation.fund_request_id,
-                              "status": "already_confirmed"}, status_code=200)
+        return Response(
+            body={"fund_request_id": confirmation.fund_request_id, "status": "already_confirmed"},
+            status_code=200,
+        )
     flow = wiring.workflow()
     if confirmation.status == "paid":
         flow.succeed(token, {"paid": True, "payout_reference": confirmation.payout_reference})
     else:
         flow.fail(token, "FundingRejected")
-    return Response(body={"fund_request_id": confirmation.fund_request_id,
-                          "status": confirmation.status, "application_id": confirmed.id},
-                    status_code=202)
-
+    return Response(
+        body={
+            "fund_request_id": confirmation.fund_request_id,
+            "status": confirmation.status,
+            "application_id": confirmed.id,
+        },
+        status_code=202,
+    )

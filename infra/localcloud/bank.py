@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from lending.funding.model import verify_fund_request
 
 from infra.localcloud.http import call
-from lending.funding.model import verify_fund_request
 
 log = logging.getLogger("localcloud.bank")
 
@@ -49,7 +49,9 @@ class SimulatedBank:
     _public_key: bytes | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"bank-{self.funder_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"bank-{self.funder_id}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -1,9 +1,9 @@
 """Boot the local cloud: moto + the real template + the real state machine + the API.
 
-    with LocalCloud.start() as cloud:
-        cloud.api_url         # the mini-program API on 127.0.0.1
-        cloud.s3_url          # where presigned document uploads go (moto's S3 on loopback)
-        cloud.banks           # the simulated partner banks pulling their queues
+with LocalCloud.start() as cloud:
+    cloud.api_url         # the mini-program API on 127.0.0.1
+    cloud.s3_url          # where presigned document uploads go (moto's S3 on loopback)
+    cloud.banks           # the simulated partner banks pulling their queues
 """
 
 from __future__ import annotations
@@ -89,7 +89,10 @@ class LocalCloud:
         cloud: LocalCloud | None = None
         try:
             deployment = TemplateDeployer(
-                ROOT, registry, region=REGION, parameters={"Sandbox": "true", "Stage": "dev", "LogLevel": log_level}
+                ROOT,
+                registry,
+                region=REGION,
+                parameters={"Sandbox": "true", "Stage": "dev", "LogLevel": log_level},
             ).deploy()
             s3_url = f"http://127.0.0.1:{s3_server._server.port}"  # type: ignore[union-attr]
             os.environ.update(deployment.environment)
@@ -111,7 +114,9 @@ class LocalCloud:
                 _stoppers=[api_server.shutdown, s3_server.stop],
             )
             if banks:
-                for funder_id, url in json.loads(deployment.environment["LENDING_FUNDER_QUEUES"]).items():
+                for funder_id, url in json.loads(
+                    deployment.environment["LENDING_FUNDER_QUEUES"]
+                ).items():
                     bank = SimulatedBank(funder_id, url, cloud.api_url, REGION)
                     bank.start()
                     cloud.banks[funder_id] = bank
@@ -209,7 +214,7 @@ def _serve_api(port: int) -> Any:
     )
 
     class QuietHandler(ChaliceRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     app = lambdas._import_file("functions_api_app", ROOT / "functions" / "api" / "app.py").app

@@ -7,8 +7,8 @@ if any application is left stuck.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import statistics
 import sys
 import threading
 import time
@@ -18,13 +18,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.localcloud.cloud import ROOT, LocalCloud
-from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
 from lending.identity.checks import birth_date_of
 from lending.sandbox.casting import rows_in_band
 from lending.sandbox.identities import SyntheticIdentity, make_identity
 from lending.scoring.profile import Application as ScoringApplication
 from lending.scoring.scorecard import Scorecard
+
+from infra.localcloud.cloud import ROOT, LocalCloud
+from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
 
 REPORT = ROOT / "reports" / "demo.json"
 ARRIVAL_SECONDS = 2.0
@@ -146,9 +147,11 @@ def reviewer_loop(cloud: LocalCloud, cases: list[Case], stop: threading.Event) -
                 by_id = {c.applicant.application_id: c for c in cases if c.applicant}
                 continue
             decision = case.review or "decline"
-            reasons = [] if decision == "approve" else [
-                {"code": "M01", "message": "reviewer: repayment capacity not evidenced"}
-            ]
+            reasons = (
+                []
+                if decision == "approve"
+                else [{"code": "M01", "message": "reviewer: repayment capacity not evidenced"}]
+            )
             reviewer.decide(item["application_id"], decision, reasons)
         stop.wait(0.1)
 
@@ -165,7 +168,7 @@ def record(case: Case) -> dict[str, Any]:
     view = case.result.get("view", {})
     events = view.get("events", [])
     steps: dict[str, float] = {}
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         delta = datetime.fromisoformat(after["at"]) - datetime.fromisoformat(before["at"])
         steps[after["type"]] = round(steps.get(after["type"], 0) + delta.total_seconds(), 3)
     outcome = view.get("outcome") or {}
@@ -205,8 +208,11 @@ def summarise(records: list[dict[str, Any]], cloud_start: float, wall: float) ->
     decided = [r for r in records if r["submission_to_decision_s"] is not None]
     decisions = [r["submission_to_decision_s"] for r in decided if not r["manual_review"]]
     all_decisions = [r["submission_to_decision_s"] for r in decided]
-    disbursed = [r["submission_to_disbursement_s"] for r in records
-                 if r["submission_to_disbursement_s"] is not None]
+    disbursed = [
+        r["submission_to_disbursement_s"]
+        for r in records
+        if r["submission_to_disbursement_s"] is not None
+    ]
     by_state: dict[str, int] = {}
     for r in records:
         by_state[r["final_state"] or "stuck"] = by_state.get(r["final_state"] or "stuck", 0) + 1
@@ -240,8 +246,9 @@ def print_table(records: list[dict[str, Any]], totals: dict[str, Any]) -> None:
     for r in records:
         reason = r["reasons"][0] if r["reasons"] else " > ".join(r["path"][-3:])
         print(
-            f"{r['case'][:28]:28} {str(r['final_state']):10} {'yes' if r['ok'] else 'NO':3} "
-            f"{_fmt(r['submission_to_decision_s']):>8} {_fmt(r['submission_to_disbursement_s']):>10}"
+            f"{r['case'][:28]:28} {r['final_state']!s:10} {'yes' if r['ok'] else 'NO':3} "
+            f"{_fmt(r['submission_to_decision_s']):>8} "
+            f"{_fmt(r['submission_to_disbursement_s']):>10}"
             f"  {reason[:70]}"
         )
     print()

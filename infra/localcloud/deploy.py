@@ -76,7 +76,9 @@ class TemplateDeployer:
 
     def client(self, service: str) -> Any:
         if service not in self._client_cache:
-            self._client_cache[service] = boto3.client(service, region_name=self.region)
+            self._client_cache[service] = boto3.client(  # type: ignore[call-overload]
+                service, region_name=self.region
+            )
         return self._client_cache[service]
 
     def deploy(self) -> Deployment:
@@ -192,9 +194,7 @@ class TemplateDeployer:
         p = self.deployment.resolver.resolve(props)
         name = p.get("BucketName", f"{self.stack}-{logical_id}".lower())
         s3 = self.client("s3")
-        s3.create_bucket(
-            Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region}
-        )
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
         if "BucketEncryption" in p:
             s3.put_bucket_encryption(
                 Bucket=name,
@@ -221,7 +221,10 @@ class TemplateDeployer:
             )
         if "CorsConfiguration" in p:
             s3.put_bucket_cors(
-                Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in p["CorsConfiguration"]["CorsRules"]]}
+                Bucket=name,
+                CORSConfiguration={
+                    "CORSRules": [_cors_rule(r) for r in p["CorsConfiguration"]["CorsRules"]]
+                },
             )
         self._set(logical_id, name, Arn=f"arn:aws:s3:::{name}")
 

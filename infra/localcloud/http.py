@@ -16,14 +16,16 @@ class Reply:
     body: Any
 
 
-def call(method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30) -> Reply:
+def call(
+    method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30
+) -> Reply:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
             return Reply(response.status, json.loads(raw) if raw else None)
     except urllib.error.HTTPError as exc:
@@ -41,7 +43,9 @@ def post_form(url: str, fields: dict[str, str], file_bytes: bytes, content_type:
     parts: list[bytes] = []
     for name, value in fields.items():
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            ).encode()
         )
     parts.append(
         (
@@ -55,7 +59,7 @@ def post_form(url: str, fields: dict[str, str], file_bytes: bytes, content_type:
     request = urllib.request.Request(url, data=b"".join(parts), method="POST")
     request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)

@@ -104,8 +104,9 @@ class LambdaRegistry:
             return json.dumps(result), False, ""
         except Exception as exc:  # the Lambda runtime's contract: report, don't raise
             # Type only: a message may carry data we must not log. LOCALCLOUD_DEBUG=1 shows all.
-            log.warning("function %s raised %s", spec.logical_id, type(exc).__name__,
-                        exc_info=_DEBUG)
+            log.warning(
+                "function %s raised %s", spec.logical_id, type(exc).__name__, exc_info=_DEBUG
+            )
             body = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             return json.dumps(body), True, ""
 

@@ -49,7 +49,7 @@ for _tag in _TAGS:
 
 def load_template(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        data: dict[str, Any] = yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        data: dict[str, Any] = yaml.load(handle, Loader=_Loader)
     return data
 
 
@@ -66,7 +66,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.refs[arg]
             if key == "Fn::GetAtt":

@@ -73,8 +73,11 @@ def test_all_documents_verified(engine: CachingEngine, seed: int, noise: Noise) 
     assert check.extracted["id_valid_to"] == ident.id_valid_to.isoformat()
 
     other = DeclaredIdentity(
-        "欧阳" + ident.name[1:], ident.id_number, ident.bank_card_number,
-        ident.company_name, ident.credit_code,
+        "欧阳" + ident.name[1:],
+        ident.id_number,
+        ident.bank_card_number,
+        ident.company_name,
+        ident.credit_code,
     )
     check = validate_documents(images(ident, noise, list(DocumentKind)), other, engine, TODAY)
     assert check.outcome == "mismatch"

@@ -204,8 +204,13 @@ def test_forged_number_with_valid_checksum_but_other_birth() -> None:
     first17 = IDENT.id_number[:6] + "19990101" + IDENT.id_number[14:17]
     forged = first17 + id_check_digit(first17)
     declared = DeclaredIdentity(IDENT.name, forged)
-    outcome, codes = run(IDENT, front_lines=front(IDENT, id=forged), declared=declared,
-                         with_card=False, with_licence=False)
+    outcome, codes = run(
+        IDENT,
+        front_lines=front(IDENT, id=forged),
+        declared=declared,
+        with_card=False,
+        with_licence=False,
+    )
     assert outcome == "suspicious" and codes == {"birth_contradicts_id"}
 
 
@@ -232,14 +237,24 @@ def test_card_number_differs_is_mismatch() -> None:
 
 def test_legal_representative_differs_is_mismatch() -> None:
     pages_ident = IDENT
-    declared = DeclaredIdentity(pages_ident.name, pages_ident.id_number,
-                                company_name=pages_ident.company_name,
-                                credit_code=pages_ident.credit_code)
-    engine = FakeEngine({
-        JPEG + b"f": front(IDENT), JPEG + b"b": back(IDENT), JPEG + b"l": licence(IDENT, "赵某某"),
-    })
-    images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b",
-              DocumentKind.BUSINESS_LICENCE: JPEG + b"l"}
+    declared = DeclaredIdentity(
+        pages_ident.name,
+        pages_ident.id_number,
+        company_name=pages_ident.company_name,
+        credit_code=pages_ident.credit_code,
+    )
+    engine = FakeEngine(
+        {
+            JPEG + b"f": front(IDENT),
+            JPEG + b"b": back(IDENT),
+            JPEG + b"l": licence(IDENT, "赵某某"),
+        }
+    )
+    images = {
+        DocumentKind.ID_FRONT: JPEG + b"f",
+        DocumentKind.ID_BACK: JPEG + b"b",
+        DocumentKind.BUSINESS_LICENCE: JPEG + b"l",
+    }
     check = validate_documents(images, declared, engine, TODAY)
     assert check.outcome == "mismatch"
     assert [r.field for r in check.reasons] == ["legal_representative"]
@@ -254,14 +269,14 @@ def test_unreadable_image(kind: DocumentKind) -> None:
 def test_missing_document_and_bad_file() -> None:
     declared = DeclaredIdentity(IDENT.name, IDENT.id_number)
     engine = FakeEngine({JPEG + b"f": front(IDENT)})
-    check = validate_documents(
-        {DocumentKind.ID_FRONT: JPEG + b"f"}, declared, engine, TODAY
-    )
+    check = validate_documents({DocumentKind.ID_FRONT: JPEG + b"f"}, declared, engine, TODAY)
     assert check.outcome == "unreadable"
     assert {r.code for r in check.reasons} == {"document_missing"}
     check = validate_documents(
         {DocumentKind.ID_FRONT: b"GIF89a", DocumentKind.ID_BACK: JPEG + b"x" * (6 << 20)},
-        declared, engine, TODAY,
+        declared,
+        engine,
+        TODAY,
     )
     assert {r.code for r in check.reasons} == {"unsupported_file"}
 

@@ -96,8 +96,11 @@ def test_invalid_credit_codes(code: str) -> None:
     assert not is_valid_credit_code(code)
 
 
-@given(st.text(alphabet=CREDIT_ALPHABET, min_size=17, max_size=17), st.integers(0, 16),
-       st.integers(1, 30))
+@given(
+    st.text(alphabet=CREDIT_ALPHABET, min_size=17, max_size=17),
+    st.integers(0, 16),
+    st.integers(1, 30),
+)
 def test_any_single_credit_char_change_fails(first17: str, pos: int, delta: int) -> None:
     code = first17 + credit_code_check_char(first17)
     changed = CREDIT_ALPHABET[(CREDIT_ALPHABET.index(code[pos]) + delta) % 31]

@@ -25,9 +25,9 @@ from lending.applications.ports import ApplicationRepository, DocumentStore, Eve
 from lending.auth import Principal, Role, require
 from lending.documents.kinds import ACCEPTED_MIME_TYPES, MAX_DOCUMENT_BYTES, DocumentKind
 from lending.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from lending.finance.products import Product, ProductError, disclose, get_product
 from lending.identity.checks import is_valid_credit_code, is_valid_resident_id, normalise
 from lending.ports import BlindIndex, Cipher, Clock
-from lending.finance.products import Product, ProductError, disclose, get_product
 
 T = TypeVar("T")
 UPLOAD_URL_SECONDS = 600
@@ -85,6 +85,7 @@ class ApplicationService:
     def create(
         self,
         principal: Principal,
+        *,
         product_id: str,
         amount_fen: int,
         term_months: int,
@@ -96,8 +97,11 @@ class ApplicationService:
         product = _product(product_id)
         # Validates amount, term and method, and that even the product's top rate keeps
         # the APR under the cap; the actual rate comes from pricing.
-        _checked(lambda: disclose(product.id, amount_fen, term_months, repayment_method,
-                                  product.max_annual_rate))
+        _checked(
+            lambda: disclose(
+                product.id, amount_fen, term_months, repayment_method, product.max_annual_rate
+            )
+        )
         applicant = _normalised(applicant)
         if not is_valid_resident_id(applicant.id_number):
             raise InvalidRequest("the ID number is not a valid resident ID number", "invalid_id")
@@ -115,9 +119,7 @@ class ApplicationService:
             raise Conflict("too many applications in progress", "too_many_open")
         now = self.clock.now()
         app_id = new_application_id(now)
-        blob = self.cipher.encrypt(
-            applicant.model_dump_json().encode(), applicant_context(app_id)
-        )
+        blob = self.cipher.encrypt(applicant.model_dump_json().encode(), applicant_context(app_id))
         app = Application(
             id=app_id,
             applicant_id=principal.subject,

@@ -61,8 +61,6 @@ MAX_APPLICATIONS_PER_ID = 5
 HARD_DECLINES = frozenset({"D01", "D02"})
 
 
-
-
 class FundQueue(Protocol):
     def send(self, funder_id: str, message: dict[str, Any], dedup_id: str) -> None: ...
 
@@ -153,8 +151,9 @@ class OriginationSteps:
         ]
         if check.outcome == "verified":
             app.status = Status.COLLECTING_DATA
-        self._save(app, "documents_checked", outcome=check.outcome,
-                   reasons=[r.code for r in check.reasons])
+        self._save(
+            app, "documents_checked", outcome=check.outcome, reasons=[r.code for r in check.reasons]
+        )
         return {"outcome": check.outcome}
 
     # -- 3. data collection --------------------------------------------------------------
@@ -215,8 +214,13 @@ class OriginationSteps:
         )
         decision = decide(
             result,
-            self._anti_fraud(app, product.eligibility.min_age, product.eligibility.max_age,
-                             applicant, profile.fields),
+            self._anti_fraud(
+                app,
+                product.eligibility.min_age,
+                product.eligibility.max_age,
+                applicant,
+                profile.fields,
+            ),
             profile.coverage,
             app.amount_fen,
             line,
@@ -228,8 +232,9 @@ class OriginationSteps:
         if unavailable and not any(r.code in HARD_DECLINES for r in reasons):
             # A source that stayed down never becomes a silent default: a person looks.
             outcome = "review"
-            reasons.insert(0, Reason(code="V03", message="data source unavailable: "
-                                     + ", ".join(unavailable)))
+            reasons.insert(
+                0, Reason(code="V03", message="data source unavailable: " + ", ".join(unavailable))
+            )
         now = self.clock.now()
         app.decision = Decision(
             outcome=outcome,
@@ -250,8 +255,14 @@ class OriginationSteps:
                 app.decision.outcome = "review"
         app.decided_at = now
         app.status = Status.SCORING
-        self._save(app, "scored", outcome=outcome, model_version=self.scorecard.version,
-                   points=result.points, reasons=[r.code for r in reasons])
+        self._save(
+            app,
+            "scored",
+            outcome=outcome,
+            model_version=self.scorecard.version,
+            points=result.points,
+            reasons=[r.code for r in reasons],
+        )
         return {"decision": outcome}
 
     def _anti_fraud(
@@ -321,8 +332,13 @@ class OriginationSteps:
         applicant = self._applicant(app)
         now = self.clock.now()
         product = get_product(app.product_id)
-        schedule = build_schedule(app.offer.repayment_method, app.offer.amount_fen,
-                                  Decimal(app.offer.annual_rate), app.offer.term_months, now.date())
+        schedule = build_schedule(
+            app.offer.repayment_method,
+            app.offer.amount_fen,
+            Decimal(app.offer.annual_rate),
+            app.offer.term_months,
+            now.date(),
+        )
         terms = ContractTerms(
             contract_number="C" + app.id[1:],
             lender_name=LENDER_NAME,
@@ -332,7 +348,8 @@ class OriginationSteps:
             product_name_en=product.name_en,
             schedule=schedule,
             apr=Decimal(app.offer.apr),
-            total_fees_fen=app.offer.total_repayment_fen - app.offer.amount_fen
+            total_fees_fen=app.offer.total_repayment_fen
+            - app.offer.amount_fen
             - app.offer.total_interest_fen,
             overdue_annual_rate=OVERDUE_ANNUAL_RATE,
             privacy_contact=PRIVACY_CONTACT,
@@ -366,8 +383,10 @@ class OriginationSteps:
         now = self.clock.now()
         fund_request_id = "F" + app.id[1:]
         if app.funding is None:
-            app.funding = Funding(funder_id=funder_id, fund_request_id=fund_request_id,
-                                  requested_at=now)
+            app.funding = Funding(
+                funder_id=funder_id, fund_request_id=fund_request_id, requested_at=now
+            )
+        offer, contract, funding = app.offer, app.contract, app.funding
         app.tokens["funding"] = token
         app.status = Status.DISBURSING
         app = self._save(app, "fund_requested", funder_id=funder_id)
@@ -376,14 +395,14 @@ class OriginationSteps:
             fund_request_id=fund_request_id,
             application_id=app.id,
             funder_id=funder_id,
-            amount_fen=app.offer.amount_fen,
-            term_months=app.offer.term_months,
-            annual_rate=app.offer.annual_rate,
-            repayment_method=app.offer.repayment_method,
+            amount_fen=offer.amount_fen,
+            term_months=offer.term_months,
+            annual_rate=offer.annual_rate,
+            repayment_method=offer.repayment_method,
             payee_name=applicant.name,
             payee_account=applicant.bank_card_number,
-            contract_sha256=app.contract.sha256_hex,
-            requested_at=app.funding.requested_at,
+            contract_sha256=contract.sha256_hex,
+            requested_at=funding.requested_at,
         )
         # The same request id every time: SQS deduplicates, the bank pays once per id.
         self.fund_queue.send(funder_id, sign_fund_request(body, self.signer), fund_request_id)
@@ -419,9 +438,13 @@ class OriginationSteps:
         if app.offer is None or app.funding is None or app.funding.paid_at is None:
             raise Conflict("the loan is not paid out yet", "not_paid")
         assert app.contract is not None
-        schedule = build_schedule(app.offer.repayment_method, app.offer.amount_fen,
-                                  Decimal(app.offer.annual_rate), app.offer.term_months,
-                                  app.funding.paid_at.date())
+        schedule = build_schedule(
+            app.offer.repayment_method,
+            app.offer.amount_fen,
+            Decimal(app.offer.annual_rate),
+            app.offer.term_months,
+            app.funding.paid_at.date(),
+        )
         loan = Loan(
             id=loan_id_for(app.id),
             application_id=app.id,
@@ -492,4 +515,3 @@ class OriginationSteps:
         if detail:
             message += f" ({detail})"
         return [Reason(code=code, message=message)]
-

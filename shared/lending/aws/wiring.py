@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -22,6 +22,15 @@ from lending.aws.settings import Settings, settings
 from lending.aws.sqs import SqsFundQueue
 from lending.aws.stepfunctions import StepFunctionsWorkflow
 from lending.ports import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from lending.applications.service import ApplicationService
+    from lending.applications.steps import OriginationSteps
+    from lending.auth import SessionIssuer
+    from lending.ocr.ports import OcrEngine
+    from lending.sandbox.providers import Directory, Faults
+    from lending.scoring.scorecard import Scorecard
+    from lending.scoring.sources import DataSource
 
 _overrides: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3)
@@ -45,7 +54,9 @@ def _get(name: str, build: Any) -> Any:
 
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=settings().region, config=_BOTO_CONFIG)
+    return boto3.client(  # type: ignore[call-overload]
+        service, region_name=settings().region, config=_BOTO_CONFIG
+    )
 
 
 def config() -> Settings:
@@ -119,49 +130,50 @@ def fund_queue() -> SqsFundQueue:
 
 
 @cache
-def sandbox_faults() -> Any:
+def sandbox_faults() -> Faults:
     from lending.sandbox.providers import Faults
 
-    return _get("faults", Faults)
+    faults: Faults = _get("faults", Faults)
+    return faults
 
 
 @cache
-def sandbox_directory() -> Any:
+def sandbox_directory() -> Directory:
     from lending.sandbox.providers import Directory
 
-    return _get("directory", Directory)
+    directory: Directory = _get("directory", Directory)
+    return directory
 
 
 @cache
-def sources() -> dict[str, Any]:
+def sources() -> dict[str, DataSource]:
     if not settings().sandbox:
         # Production data-source adapters (PBoC credit report, third-party bureaus) are
         # contracted per deployment; refusing beats silently scoring on sandbox data.
         raise RuntimeError("no production data sources are configured")
     from lending.sandbox.providers import all_providers
 
-    providers = all_providers(
-        faults=sandbox_faults(), clock=clock(), directory=sandbox_directory()
-    )
+    providers = all_providers(faults=sandbox_faults(), clock=clock(), directory=sandbox_directory())
     return {p.name: p for p in providers}
 
 
 @cache
-def scorecard() -> Any:
+def scorecard() -> Scorecard:
     from lending.scoring.scorecard import Scorecard
 
     return Scorecard.load()
 
 
 @cache
-def ocr_engine() -> Any:
+def ocr_engine() -> OcrEngine:
     from lending.ocr.rapid import RapidOcrEngine
 
-    return _get("ocr", RapidOcrEngine)
+    engine: OcrEngine = _get("ocr", RapidOcrEngine)
+    return engine
 
 
 @cache
-def application_service() -> Any:
+def application_service() -> ApplicationService:
     from lending.applications.service import ApplicationService
 
     return ApplicationService(
@@ -175,7 +187,7 @@ def application_service() -> Any:
 
 
 @cache
-def steps() -> Any:
+def steps() -> OriginationSteps:
     from lending.applications.steps import OriginationSteps
 
     return OriginationSteps(
@@ -194,7 +206,7 @@ def steps() -> Any:
 
 
 @cache
-def sessions() -> Any:
+def sessions() -> SessionIssuer:
     from lending.auth import SessionIssuer
 
     return SessionIssuer(session_mac())

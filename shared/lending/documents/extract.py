@@ -139,8 +139,12 @@ def _id_front(all_rows: list[Row], today: date) -> Extraction:
     out = Extraction()
     found = _labelled(all_rows, _LABELS[DocumentKind.ID_FRONT])
     _put_number(
-        out, "id_number", all_rows,
-        lengths=(18,), valid=lambda s: is_valid_resident_id(s, today=today), kind="id",
+        out,
+        "id_number",
+        all_rows,
+        lengths=(18,),
+        valid=lambda s: is_valid_resident_id(s, today=today),
+        kind="id",
     )
     if (name := found.get("name")) and name.value:
         out.fields["name"] = name

@@ -73,8 +73,7 @@ def rows(lines: list[TextLine]) -> list[Row]:
         else:
             groups.append([item])
     return [
-        Row(tuple(line for _, line in sorted(g, key=lambda p: p[0][0])), _mean_y(g))
-        for g in groups
+        Row(tuple(line for _, line in sorted(g, key=lambda p: p[0][0])), _mean_y(g)) for g in groups
     ]
 
 

@@ -69,9 +69,7 @@ def _resolve(
         # One in-alphabet swap (8↔B …): a single substitution passes a mod-31 check by
         # chance 1 time in 31, so it is accepted only when exactly one swap does.
         for i, c in enumerate(raw):
-            hits.update(
-                v for alt in swaps.get(c, "") if valid(v := raw[:i] + alt + raw[i + 1 :])
-            )
+            hits.update(v for alt in swaps.get(c, "") if valid(v := raw[:i] + alt + raw[i + 1 :]))
     return Found(hits.pop(), corrected=True) if len(hits) == 1 else None
 
 
@@ -98,9 +96,11 @@ def find_number(
         for run in _runs(_clean(text), allowed):
             if len(run) < min(lengths) or sum(c.isdigit() for c in run) < min_digits:
                 continue
-            windows = [run] if len(run) in lengths else [
-                run[i : i + n] for n in lengths for i in range(len(run) - n + 1)
-            ]
+            windows = (
+                [run]
+                if len(run) in lengths
+                else [run[i : i + n] for n in lengths for i in range(len(run) - n + 1)]
+            )
             for window in windows:
                 saw = True
                 found = _resolve(window, valid, forced, swaps)

@@ -169,7 +169,10 @@ def _check_front(found: _Findings, ex: Extraction, declared: DeclaredIdentity) -
     birth = ex.fields.get("birth_date")
     if birth and birth.value != birth_date_of(number.value).isoformat():
         found.add(
-            "suspicious", kind, "birth_date", "birth_contradicts_id",
+            "suspicious",
+            kind,
+            "birth_date",
+            "birth_contradicts_id",
             "birth date disagrees with ID number",
         )
 
@@ -191,7 +194,10 @@ def _check_back(found: _Findings, ex: Extraction, today: date) -> None:
         valid_from.day,
     ):
         found.add(
-            "suspicious", kind, "id_valid_to", "irregular_validity",
+            "suspicious",
+            kind,
+            "id_valid_to",
+            "irregular_validity",
             "validity period is not one that is issued",
         )
     if valid_to < today:

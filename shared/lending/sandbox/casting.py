@@ -9,11 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
+from lending.sandbox.providers import GermanRow, load_german_rows
 from lending.scoring.decision import DecisionPolicy, pd_band
-from lending.scoring.profile import BUREAU_TO_MODEL, Application, clean_and_merge, features_for_model
+from lending.scoring.profile import (
+    BUREAU_TO_MODEL,
+    Application,
+    clean_and_merge,
+    features_for_model,
+)
 from lending.scoring.scorecard import Scorecard
 from lending.scoring.sources import SourceReport
-from lending.sandbox.providers import GermanRow, load_german_rows
 
 Band = Literal["approve", "review", "decline"]
 

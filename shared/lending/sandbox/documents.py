@@ -89,8 +89,10 @@ def _emblem(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
     """A stand-in for the national emblem: red disc, gold rim and star."""
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=_RED, outline=(230, 180, 40), width=4)
     star = [
-        (cx + (r * 0.55 if i % 2 == 0 else r * 0.22) * math.sin(i * math.pi / 5),
-         cy - (r * 0.55 if i % 2 == 0 else r * 0.22) * math.cos(i * math.pi / 5))
+        (
+            cx + (r * 0.55 if i % 2 == 0 else r * 0.22) * math.sin(i * math.pi / 5),
+            cy - (r * 0.55 if i % 2 == 0 else r * 0.22) * math.cos(i * math.pi / 5),
+        )
         for i in range(10)
     ]
     draw.polygon(star, fill=(240, 200, 50))

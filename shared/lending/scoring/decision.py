@@ -55,7 +55,7 @@ def pd_band(probability_of_default: float, policy: DecisionPolicy) -> Outcome:
     return "review"
 
 
-def decide(  # noqa: PLR0911 - a policy waterfall reads best as early returns
+def decide(
     score: ScoreResult,
     anti_fraud_hits: list[str],
     data_coverage: float,
