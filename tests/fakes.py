@@ -1,0 +1,191 @@
+"""In-memory fakes of the ports, for unit tests that need no AWS at all."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lending.applications.model import Application, DocumentRef
+from lending.applications.ports import Event
+from lending.errors import Conflict, NotFound
+from lending.funding.model import Funder
+from lending.loans.model import Loan
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.current += timedelta(milliseconds=1)
+        return self.current
+
+
+class FakeCipher:
+    """Reversible and bound to its context, like the KMS envelope cipher."""
+
+    def encrypt(self, plaintext: bytes, context: dict[str, str]) -> bytes:
+        return json.dumps({"ctx": context, "data": plaintext[::-1].hex()}).encode()
+
+    def decrypt(self, blob: bytes, context: dict[str, str]) -> bytes:
+        sealed = json.loads(blob)
+        if sealed["ctx"] != context:
+            raise ValueError("encryption context mismatch")
+        return bytes.fromhex(sealed["data"])[::-1]
+
+
+class FakeMac:
+    def mac(self, message: bytes) -> bytes:
+        return hmac.new(b"k", message, hashlib.sha256).digest()
+
+    def verify(self, message: bytes, mac: bytes) -> bool:
+        return hmac.compare_digest(self.mac(message), mac)
+
+
+class FakeBlindIndex:
+    def digest(self, value: str) -> str:
+        return hmac.new(b"index", value.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class FakeRepo:
+    apps: dict[str, Application] = field(default_factory=dict)
+    log: dict[str, list[Event]] = field(default_factory=dict)
+    docs: dict[str, dict[str, DocumentRef]] = field(default_factory=dict)
+    reports: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def get(self, application_id: str) -> Application | None:
+        app = self.apps.get(application_id)
+        return app.model_copy(deep=True) if app else None
+
+    def create(self, app: Application, event: Event) -> None:
+        if app.id in self.apps:
+            raise Conflict("exists")
+        app.version = 1
+        self.apps[app.id] = app.model_copy(deep=True)
+        self.log[app.id] = [event]
+
+    def save(self, app: Application, event: Event) -> Application:
+        stored = self.apps.get(app.id)
+        if stored is None:
+            raise NotFound("missing")
+        if stored.version != app.version:
+            raise Conflict("stale")
+        saved = app.model_copy(deep=True, update={"version": app.version + 1})
+        self.apps[app.id] = saved
+        self.log[app.id].append(event)
+        return saved.model_copy(deep=True)
+
+    def events(self, application_id: str) -> list[Event]:
+        return list(self.log.get(application_id, []))
+
+    def list_for_applicant(self, applicant_id: str, limit: int) -> list[Application]:
+        mine = [a for a in self.apps.values() if a.applicant_id == applicant_id]
+        return sorted(mine, key=lambda a: a.created_at, reverse=True)[:limit]
+
+    def review_queue(self, limit: int) -> list[Application]:
+        return [a for a in self.apps.values() if a.status.value == "in_review"][:limit]
+
+    def count_by_id_hash(self, id_hash: str) -> int:
+        return sum(a.id_hash == id_hash for a in self.apps.values())
+
+    def put_document(self, application_id: str, doc: DocumentRef) -> None:
+        self.docs.setdefault(application_id, {})[doc.kind] = doc
+
+    def documents(self, application_id: str) -> dict[str, DocumentRef]:
+        return dict(self.docs.get(application_id, {}))
+
+    def put_source_report(self, application_id: str, source: str, blob: str) -> None:
+        self.reports.setdefault(application_id, {})[source] = blob
+
+    def source_reports(self, application_id: str) -> dict[str, str]:
+        return dict(self.reports.get(application_id, {}))
+
+
+@dataclass
+class FakeDocuments:
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_seconds: int
+    ) -> dict[str, Any]:
+        return {"url": "https://uploads.example/", "fields": {"key": key}}
+
+    def get(self, key: str, max_bytes: int) -> bytes:
+        return self.objects[key]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+
+
+@dataclass
+class FakeWorkflow:
+    started: list[str] = field(default_factory=list)
+    resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def start(self, application_id: str) -> bool:
+        if application_id in self.started:
+            return False
+        self.started.append(application_id)
+        return True
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        if any(t == token for t, _ in self.resumed):
+            return False
+        self.resumed.append((token, output))
+        return True
+
+    def fail(self, token: str, error: str) -> bool:
+        self.failed.append((token, error))
+        return True
+
+
+@dataclass
+class FakeFunders:
+    funders: dict[str, Funder] = field(default_factory=dict)
+    reservations: dict[str, str] = field(default_factory=dict)
+
+    def all(self) -> list[Funder]:
+        return list(self.funders.values())
+
+    def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
+        if application_id in self.reservations:
+            return self.reservations[application_id] == funder_id
+        funder = self.funders[funder_id]
+        if funder.remaining_fen < amount_fen:
+            return False
+        self.funders[funder_id] = funder.model_copy(
+            update={"used_fen": funder.used_fen + amount_fen}
+        )
+        self.reservations[application_id] = funder_id
+        return True
+
+    def reservation_of(self, application_id: str) -> str | None:
+        return self.reservations.get(application_id)
+
+
+@dataclass
+class FakeLoans:
+    loans: dict[str, Loan] = field(default_factory=dict)
+
+    def book(self, loan: Loan) -> bool:
+        if loan.id in self.loans:
+            return False
+        self.loans[loan.id] = loan
+        return True
+
+    def get(self, loan_id: str) -> Loan | None:
+        return self.loans.get(loan_id)
+
+
+@dataclass
+class FakeQueue:
+    sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+
+    def send(self, funder_id: str, message: dict[str, Any], dedup_id: str) -> None:
+        self.sent.append((funder_id, message, dedup_id))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import get_args
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from lending.api.schemas import Purpose
+from lending.funding.model import (
+    Funder,
+    FundRequestBody,
+    NoFunderAvailable,
+    candidates,
+    reserve_funder,
+    sign_fund_request,
+    verify_fund_request,
+)
+from lending.scoring.profile import PURPOSE_TO_MODEL
+from tests.fakes import FakeFunders
+
+
+def funder(
+    fid: str, cost: int, quota: int, used: int = 0, products: tuple[str, ...] = ("p",)
+) -> Funder:
+    return Funder(
+        id=fid,
+        name=fid,
+        kind="bank",
+        products=list(products),
+        quota_fen=quota,
+        used_fen=used,
+        cost_of_funds_bps=cost,
+    )
+
+
+def test_cheapest_fitting_funder_first() -> None:
+    found = candidates(
+        [
+            funder("dear", 500, 10_000),
+            funder("cheap", 300, 10_000),
+            funder("full", 100, 10_000, 9_999),
+            funder("other", 50, 10_000, products=("q",)),
+        ],
+        "p",
+        5_000,
+    )
+    assert [f.id for f in found] == ["cheap", "dear"]
+
+
+def test_reservation_is_idempotent_and_never_overdraws() -> None:
+    repo = FakeFunders({"a": funder("a", 300, 10_000), "b": funder("b", 400, 10_000)})
+    assert reserve_funder(repo, "A1", "p", 8_000) == "a"
+    assert reserve_funder(repo, "A1", "p", 8_000) == "a"  # a retried step
+    assert repo.funders["a"].used_fen == 8_000
+    assert reserve_funder(repo, "A2", "p", 8_000) == "b"  # a is too full now
+    with pytest.raises(NoFunderAvailable):
+        reserve_funder(repo, "A3", "p", 8_000)
+
+
+class LocalSigner:
+    key_id = "test-key"
+
+    def __init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        # What KMS does with MessageType=RAW: hash the message (our digest) and sign.
+        return self._key.sign(digest, padding.PKCS1v15(), hashes.SHA256())
+
+    def public_key_pem(self) -> bytes:
+        return self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+def test_fund_requests_verify_with_the_public_key_alone() -> None:
+    signer = LocalSigner()
+    body = FundRequestBody(
+        fund_request_id="F1",
+        application_id="A1",
+        funder_id="bank-a",
+        amount_fen=30_000_00,
+        term_months=12,
+        annual_rate="0.0890",
+        repayment_method="equal_instalment",
+        payee_name="张三",
+        payee_account="6222020000000000000",
+        contract_sha256=hashlib.sha256(b"pdf").hexdigest(),
+        requested_at=datetime.now(UTC),
+    )
+    message = sign_fund_request(body, signer)
+    assert message["body"]["schema"] == "fund-request/v1"
+    assert verify_fund_request(message, signer.public_key_pem())
+    tampered = {**message, "body": {**message["body"], "amount_fen": 30_000_01}}
+    assert not verify_fund_request(tampered, signer.public_key_pem())
+    assert not verify_fund_request({"body": {}}, signer.public_key_pem())
+    assert not verify_fund_request(message, LocalSigner().public_key_pem())
+
+
+def test_api_purposes_match_the_model_vocabulary() -> None:
+    assert set(get_args(Purpose)) == set(PURPOSE_TO_MODEL)
