@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from chalice.app import Chalice, Request, Response
+from pydantic import BaseModel, ValidationError
+
 from lending.api.schemas import (
     CreateApplicationRequest,
     LoginRequest,
@@ -27,7 +29,6 @@ from lending.aws.observability import logger
 from lending.errors import DomainError, Forbidden, InvalidRequest, NotFound, Unauthorized
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
-from pydantic import BaseModel, ValidationError
 
 app = Chalice(app_name="lending-api")
 MAX_BODY_BYTES = 64 * 1024

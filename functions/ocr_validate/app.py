@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lending.aws import wiring
 from lending.aws.observability import logger, tracer
 

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lending.aws import wiring
 from lending.aws.observability import logger
 

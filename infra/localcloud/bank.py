@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from lending.funding.model import verify_fund_request
 
 from infra.localcloud.http import call
+from lending.funding.model import verify_fund_request
 
 log = logging.getLogger("localcloud.bank")
 

@@ -18,14 +18,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from infra.localcloud.cloud import ROOT, LocalCloud
+from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
 from lending.identity.checks import birth_date_of
 from lending.sandbox.casting import rows_in_band
 from lending.sandbox.identities import SyntheticIdentity, make_identity
 from lending.scoring.profile import Application as ScoringApplication
 from lending.scoring.scorecard import Scorecard
-
-from infra.localcloud.cloud import ROOT, LocalCloud
-from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
 
 REPORT = ROOT / "reports" / "demo.json"
 ARRIVAL_SECONDS = 2.0

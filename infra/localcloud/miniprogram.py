@@ -6,10 +6,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from infra.localcloud.http import Reply, call, post_form
 from lending.documents.kinds import DocumentKind
 from lending.sandbox.identities import SyntheticIdentity
-
-from infra.localcloud.http import Reply, call, post_form
 
 TERMINAL = {"disbursed", "declined", "withdrawn", "failed"}
 CONSUMER_DOCS = (DocumentKind.ID_FRONT, DocumentKind.ID_BACK, DocumentKind.BANK_CARD)

@@ -6,12 +6,13 @@ from datetime import date
 from io import BytesIO
 
 import pytest
+from PIL import Image
+
 from lending.documents.kinds import DocumentKind
 from lending.documents.validate import DeclaredIdentity, validate_documents
 from lending.ocr.ports import TextLine, UnreadableImage
 from lending.sandbox import SyntheticIdentity, make_identity
 from lending.sandbox.fonts import FontNotFound, cjk_font_path
-from PIL import Image
 
 pytestmark = pytest.mark.ocr
 TODAY = date(2025, 6, 1)

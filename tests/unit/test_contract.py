@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
+
 from lending.contracts import ContractTerms, contract_digest, render_contract
 from lending.finance import equal_principal, interest_first
-from pydantic import ValidationError
 
 CST = timezone(timedelta(hours=8))
 

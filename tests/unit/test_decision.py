@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+
 from lending.scoring.credit_line import CreditLine
 from lending.scoring.decision import DecisionPolicy, decide, pd_band
 from lending.scoring.scorecard import DEFAULT_ARTEFACT, ReasonCode, Scorecard, ScoreResult

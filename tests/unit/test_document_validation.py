@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+
 from lending.documents.extract import extract_fields
 from lending.documents.kinds import DocumentKind
 from lending.documents.validate import DeclaredIdentity, validate_documents

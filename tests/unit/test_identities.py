@@ -4,6 +4,7 @@ from datetime import date
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lending.identity import (
     birth_date_of,
     is_valid_credit_code,

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from lending.identity import (
     birth_date_of,
     credit_code_check_char,

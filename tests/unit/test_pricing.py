@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from lending.scoring.pricing import APR_CAP, DEFAULT_RATE_TABLE, price
 
 

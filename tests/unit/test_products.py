@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
+
 from lending.finance import (
     APR_CAP,
     CATALOGUE,
@@ -16,7 +18,6 @@ from lending.finance import (
     get_product,
     list_products,
 )
-from pydantic import ValidationError
 
 
 def test_catalogue_shape() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from lending.sandbox.providers import default_german_csv
 from lending.scoring.decision import DecisionPolicy
 from lending.scoring.scorecard import DEFAULT_ARTEFACT, Scorecard

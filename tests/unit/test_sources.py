@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from lending.sandbox.providers import (
     BusinessRegistry,
     CreditBureau,
