@@ -9,9 +9,11 @@ extraction per document and checks the required fields against the identity.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from datetime import date
+from pathlib import Path
 
 from lending.documents.extract import extract_fields
 from lending.documents.kinds import DocumentKind
@@ -45,6 +47,9 @@ def expected(kind: DocumentKind, ident: SyntheticIdentity) -> dict[str, str]:
     }
 
 
+REPORT = Path(__file__).resolve().parents[1] / "reports" / "ocr-quick.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20)
@@ -56,6 +61,7 @@ def main() -> None:
         f"{'kind':18} {'noise':6} {'p50 ms':>7} {'p90 ms':>7} {'all ok':>7} "
         f"{'fields ok':>9} {'wrong':>5}"
     )
+    rows = []
     for kind in DocumentKind:
         for noise in ("clean", "mild", "harsh"):
             times, docs_ok, fields_ok, fields_total, wrong = [], 0, 0, 0, 0
@@ -79,6 +85,22 @@ def main() -> None:
                 f"{kind:18} {noise:6} {statistics.median(times):7.0f} {q[8]:7.0f} "
                 f"{docs_ok:>3}/{args.n:<3} {fields_ok:>4}/{fields_total:<4} {wrong:>5}"
             )
+            rows.append(
+                {
+                    "kind": str(kind),
+                    "noise": noise,
+                    "documents": args.n,
+                    "p50_ms": round(statistics.median(times), 1),
+                    "p90_ms": round(q[8], 1),
+                    "documents_all_fields_ok": docs_ok,
+                    "fields_ok": fields_ok,
+                    "fields_total": fields_total,
+                    "fields_wrong": wrong,
+                }
+            )
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({"threads": args.threads, "results": rows}, indent=2))
+    print(f"wrote {REPORT}")
 
 
 if __name__ == "__main__":
