@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class LocalCloud:
     started_in_seconds: float
     banks: dict[str, SimulatedBank] = field(default_factory=dict)
     _stoppers: list[Any] = field(default_factory=list)
+    _last_fired: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     @contextmanager
@@ -154,6 +156,27 @@ class LocalCloud:
             faults.down.add(source)
         else:
             faults.down.discard(source)
+
+    # -- time ----------------------------------------------------------------------------
+
+    def tick(self, delta: timedelta) -> list[str]:
+        """Move the clock on and fire each schedule whose period has passed (once).
+
+        Returns the logical ids of the functions fired.
+        """
+        self.clock.advance(delta)
+        now = self.clock.now()
+        fired = []
+        for logical_id, period in self.deployment.schedules.items():
+            last = self._last_fired.setdefault(logical_id, now - delta)
+            if now - last >= period:
+                self._last_fired[logical_id] = now
+                name = self.deployment.functions[logical_id].name
+                boto3.client("lambda", region_name=REGION).invoke(
+                    FunctionName=name, Payload=json.dumps({"source": "local.scheduler"})
+                )
+                fired.append(logical_id)
+        return fired
 
     # -- inspection for tests and the demo -------------------------------------------------
 

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ class Deployment:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     api_functions: list[str] = field(default_factory=list)
     state_machines: dict[str, str] = field(default_factory=dict)
+    # Function logical id -> schedule period (EventBridge Scheduler `rate(...)` events).
+    schedules: dict[str, timedelta] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
 
     def ref(self, logical_id: str) -> str:
@@ -296,6 +299,9 @@ class TemplateDeployer:
                 self._s3_notification(fn["FunctionArn"], r.resolve(event["Properties"]))
             elif event["Type"] == "Api":
                 self.deployment.api_functions.append(logical_id)
+            elif event["Type"] in ("Schedule", "ScheduleV2"):
+                expression = r.resolve(event["Properties"])["ScheduleExpression"]
+                self.deployment.schedules[logical_id] = _rate(expression)
 
     def _s3_notification(self, function_arn: str, props: dict[str, Any]) -> None:
         events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
@@ -323,6 +329,16 @@ class TemplateDeployer:
         )["stateMachineArn"]
         self.deployment.state_machines[logical_id] = arn
         self._set(logical_id, arn, Name=name, Arn=arn)
+
+
+def _rate(expression: str) -> timedelta:
+    """`rate(15 minutes)` -> 15 minutes. moto stores schedules but never fires them, so the
+    local cloud fires them from its controllable clock and needs the period."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if match is None:
+        raise ValueError(f"local cloud supports rate(...) schedules only: {expression}")
+    unit = match.group(2).rstrip("s") + "s"
+    return timedelta(**{unit: int(match.group(1))})
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:

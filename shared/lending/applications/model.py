@@ -141,6 +141,9 @@ class Application(BaseModel):
     offer: Offer | None = None
     review_reasons: list[Reason] = []
     reviewed_by: str | None = None
+    review_queued_at: datetime | None = None
+    # Set when a case waited too long for a reviewer and went to the senior queue.
+    review_escalated_at: datetime | None = None
     contract: ContractRecord | None = None
     funding: Funding | None = None
     loan_id: str | None = None

@@ -10,7 +10,7 @@ import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from lending.applications.model import (
@@ -205,6 +205,32 @@ class ApplicationService:
     def review_queue(self, principal: Principal) -> list[Application]:
         require(principal, Role.REVIEWER, Role.ADMIN)
         return self.repo.review_queue(limit=100)
+
+    def escalate_overdue_reviews(self, max_wait: timedelta) -> list[str]:
+        """The scheduled sweep: cases waiting longer than `max_wait` go to the senior queue."""
+        now = self.clock.now()
+        escalated = []
+        for waiting in self.repo.review_queue(limit=100):
+            queued = waiting.review_queued_at or waiting.updated_at
+            if waiting.review_escalated_at is not None or now - queued < max_wait:
+                continue
+
+            def apply(app: Application) -> Event:
+                if app.status is not Status.IN_REVIEW or app.review_escalated_at is not None:
+                    raise Conflict("no longer waiting", "not_in_review")
+                app.review_escalated_at = now
+                return Event(
+                    type="review_escalated",
+                    at=now,
+                    data={"waited_seconds": int((now - queued).total_seconds())},
+                )
+
+            try:
+                self.mutate(waiting.id, apply)
+            except Conflict:
+                continue  # decided or escalated meanwhile
+            escalated.append(waiting.id)
+        return escalated
 
     def review(
         self,

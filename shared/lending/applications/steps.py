@@ -305,11 +305,17 @@ class OriginationSteps:
     # -- 5. manual review ------------------------------------------------------------------
 
     def queue_review(self, application_id: str, token: str, escalated: bool = False) -> None:
+        """Hold the task token with the case; a retried queueing keeps the original time."""
         app = self._load(application_id)
         if app.terminal:
             return
+        now = self.clock.now()
         app.tokens["review"] = token
         app.status = Status.IN_REVIEW
+        if app.review_queued_at is None:
+            app.review_queued_at = now
+        if escalated and app.review_escalated_at is None:
+            app.review_escalated_at = now
         self._save(app, "review_escalated" if escalated else "queued_for_review")
 
     # -- 6. offer and signature -----------------------------------------------------------

@@ -59,7 +59,8 @@ class DynamoApplicationRepository:
         }
         if app.status is Status.IN_REVIEW:
             item["review_status"] = {"S": _QUEUED}
-            item["queued_at"] = {"S": app.updated_at.isoformat()}
+            queued = app.review_queued_at or app.updated_at
+            item["queued_at"] = {"S": queued.isoformat()}
         return item
 
     def _event_put(self, application_id: str, event: Event) -> dict[str, Any]:

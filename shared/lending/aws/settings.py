@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     sandbox: bool = False
     # Base URL browsers upload documents to (the local cloud's S3 on loopback); empty = AWS.
     s3_public_endpoint: str = ""
+    # A review waiting longer than this is escalated by the scheduled sweep.
+    review_escalation_seconds: int = 4 * 3600
     # How long the state machine waits for people and banks (seconds).
     review_timeout_seconds: int = 3 * 24 * 3600
     offer_timeout_seconds: int = 7 * 24 * 3600
