@@ -85,6 +85,7 @@ def raw_request(
     log: HttpLog,
     method: str,
     url: str,
+    *,
     data: bytes | None = None,
     token: str | None = None,
     content_type: str | None = "application/json",
@@ -96,7 +97,7 @@ def raw_request(
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=30) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
@@ -113,7 +114,8 @@ def raw_request(
 def raw(http_log: HttpLog) -> Callable[..., Reply]:
     def send(method: str, url: str, data: bytes | None = None, token: str | None = None,
              content_type: str | None = "application/json") -> Reply:
-        return raw_request(http_log, method, url, data, token, content_type)
+        return raw_request(http_log, method, url, data=data, token=token,
+                           content_type=content_type)
 
     return send
 
@@ -176,13 +178,12 @@ def _scorecard() -> Any:
 
 
 @cache
-def _rows(band: str, amount_fen: int, term_months: int, purpose: str, income_fen: int,
-          debt_fen: int) -> tuple[int, ...]:
+def _rows(band: str, shape: tuple[int, int, str, int, int]) -> tuple[int, ...]:
+    """German rows in `band` for an application of this (amount, term, purpose, income, debt)."""
     from lending.sandbox.casting import rows_in_band
     from lending.scoring.profile import Application as ScoringApplication
 
-    scoring = ScoringApplication(amount_fen, term_months, purpose, income_fen, debt_fen)
-    return tuple(rows_in_band(band, scoring, _scorecard()))  # type: ignore[arg-type]
+    return tuple(rows_in_band(band, ScoringApplication(*shape), _scorecard()))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -190,8 +191,9 @@ def cast(cloud: LocalCloud) -> Callable[..., int]:
     """Pin the applicant's bureau row to one the scorecard puts in `band`; returns the row."""
 
     def pin(applicant: Applicant, band: str, pick: int = 0, dishonest: bool = False) -> int:
-        rows = _rows(band, applicant.amount_fen, applicant.term_months, applicant.purpose,
-                     applicant.monthly_income_fen, applicant.monthly_debt_fen)
+        shape = (applicant.amount_fen, applicant.term_months, applicant.purpose,
+                 applicant.monthly_income_fen, applicant.monthly_debt_fen)
+        rows = _rows(band, shape)
         assert rows, f"no German row in band {band!r} for this application"
         row = rows[(pick * 7) % len(rows)]
         cloud.pin(applicant.identity.id_number, row, dishonest=dishonest)

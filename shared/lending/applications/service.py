@@ -215,15 +215,13 @@ class ApplicationService:
             if waiting.review_escalated_at is not None or now - queued < max_wait:
                 continue
 
-            def apply(app: Application) -> Event:
+            waited = int((now - queued).total_seconds())
+
+            def apply(app: Application, waited: int = waited) -> Event:
                 if app.status is not Status.IN_REVIEW or app.review_escalated_at is not None:
                     raise Conflict("no longer waiting", "not_in_review")
                 app.review_escalated_at = now
-                return Event(
-                    type="review_escalated",
-                    at=now,
-                    data={"waited_seconds": int((now - queued).total_seconds())},
-                )
+                return Event(type="review_escalated", at=now, data={"waited_seconds": waited})
 
             try:
                 self.mutate(waiting.id, apply)
