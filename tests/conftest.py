@@ -69,8 +69,9 @@ def http_log() -> Iterator[HttpLog]:
     log = HttpLog()
     original = http_module.call
 
-    def recording_call(method: str, url: str, body: Any = None, token: str | None = None,
-                       timeout: float = 30) -> Reply:
+    def recording_call(
+        method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30
+    ) -> Reply:
         reply = original(method, url, body, token=token, timeout=timeout)
         log.record(method, url, reply)
         return reply
@@ -112,10 +113,14 @@ def raw_request(
 
 @pytest.fixture(scope="session")
 def raw(http_log: HttpLog) -> Callable[..., Reply]:
-    def send(method: str, url: str, data: bytes | None = None, token: str | None = None,
-             content_type: str | None = "application/json") -> Reply:
-        return raw_request(http_log, method, url, data=data, token=token,
-                           content_type=content_type)
+    def send(
+        method: str,
+        url: str,
+        data: bytes | None = None,
+        token: str | None = None,
+        content_type: str | None = "application/json",
+    ) -> Reply:
+        return raw_request(http_log, method, url, data=data, token=token, content_type=content_type)
 
     return send
 
@@ -191,8 +196,13 @@ def cast(cloud: LocalCloud) -> Callable[..., int]:
     """Pin the applicant's bureau row to one the scorecard puts in `band`; returns the row."""
 
     def pin(applicant: Applicant, band: str, pick: int = 0, dishonest: bool = False) -> int:
-        shape = (applicant.amount_fen, applicant.term_months, applicant.purpose,
-                 applicant.monthly_income_fen, applicant.monthly_debt_fen)
+        shape = (
+            applicant.amount_fen,
+            applicant.term_months,
+            applicant.purpose,
+            applicant.monthly_income_fen,
+            applicant.monthly_debt_fen,
+        )
         rows = _rows(band, shape)
         assert rows, f"no German row in band {band!r} for this application"
         row = rows[(pick * 7) % len(rows)]

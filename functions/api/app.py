@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel, ValidationError
 
+from lending.api.openapi import openapi
 from lending.api.schemas import (
     CreateApplicationRequest,
     LoginRequest,
@@ -260,6 +261,12 @@ def loan(loan_id: str) -> dict[str, Any]:
         raise NotFound("no such loan")
     require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
     return booked.model_dump(mode="json")
+
+
+@app.route("/v1/openapi.json", methods=["GET"])
+@endpoint
+def openapi_document() -> dict[str, Any]:
+    return openapi()
 
 
 @app.route("/v1/keys/signing", methods=["GET"])

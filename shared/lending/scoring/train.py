@@ -98,10 +98,16 @@ class FittedBins:
     bads: list[int] = field(default_factory=list)
     woe: list[float] = field(default_factory=list)
     iv: float = 0.0
+    # Set when training rows lack the value (e.g. a bureau without an income record).
+    observed_missing_woe: float | None = None
 
     @property
     def missing_woe(self) -> float:
         # Missing/unknown takes the riskiest bin: withholding data must never raise a score.
+        # If missing was common in training, its own evidence is used, but never better than
+        # the population average (WOE 0).
+        if self.observed_missing_woe is not None:
+            return max(self.observed_missing_woe, 0.0)
         return max(self.woe)
 
     def labels(self) -> list[str]:
@@ -190,8 +196,13 @@ def fit_bins(
 ) -> FittedBins:
     min_count = math.ceil(min_bin_frac * len(y))
     fb = FittedBins(spec)
+    observed_missing: tuple[int, int] | None = None
     if spec.kind == "numeric":
-        values = x.to_numpy(dtype=float)
+        values = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
+        nan = np.isnan(values)
+        if nan.sum() >= min_count and min(int((y[nan] == 0).sum()), int(y[nan].sum())) > 0:
+            observed_missing = (int((y[nan] == 0).sum()), int(y[nan].sum()))
+        values, y = values[~nan], y[~nan]
         quantiles = np.quantile(values, np.linspace(0, 1, 21)[1:-1], method="higher")
         cand = [float(s) for s in np.unique(quantiles) if s > values.min()]
         atom = np.searchsorted(np.array(cand), values, side="right")
@@ -214,6 +225,18 @@ def fit_bins(
     fb.goods = [sum(goods[i] for i in grp) for grp in groups]
     fb.bads = [sum(bads[i] for i in grp) for grp in groups]
     _woe_iv(fb)
+    if observed_missing is not None:
+        mg, mb = observed_missing
+        total_g, total_b = sum(fb.goods) + mg, sum(fb.bads) + mb
+        fb.woe = [
+            math.log((b / total_b) / (g / total_g)) for g, b in zip(fb.goods, fb.bads, strict=True)
+        ]
+        miss = math.log((mb / total_b) / (mg / total_g))
+        fb.observed_missing_woe = miss
+        fb.iv = (mb / total_b - mg / total_g) * miss + sum(
+            (b / total_b - g / total_g) * w
+            for g, b, w in zip(fb.goods, fb.bads, fb.woe, strict=True)
+        )
     return fb
 
 
@@ -257,10 +280,10 @@ class WoeBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return np.array([lookup.get(str(v), fb.missing_woe) for v in x], dtype=float)
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline(features: tuple[FeatureSpec, ...] = CANDIDATES) -> Pipeline:
     return Pipeline(
         [
-            ("woe", WoeBinner()),
+            ("woe", WoeBinner(features)),
             ("lr", LogisticRegression(C=C_REG, solver="lbfgs", max_iter=2000, tol=1e-10)),
         ]
     )
@@ -368,6 +391,9 @@ def export_artefact(
     tradeoffs: list[dict[str, float]],
     dataset: dict[str, Any],
     trained_at: datetime,
+    version: str = VERSION,
+    excluded: Sequence[str] = EXCLUDED,
+    chosen_on: str = "out-of-fold PDs (5-fold CV), all 1000 rows",
 ) -> dict[str, Any]:
     binner: WoeBinner = model.named_steps["woe"]
     lr: LogisticRegression = model.named_steps["lr"]
@@ -402,7 +428,7 @@ def export_artefact(
             }
         )
     return {
-        "version": VERSION,
+        "version": version,
         "trained_at": trained_at.isoformat(timespec="seconds"),
         "dataset": dataset,
         "model": {
@@ -412,7 +438,7 @@ def export_artefact(
             "min_bin_frac": MIN_BIN_FRAC,
             "max_bins": MAX_BINS,
             "min_iv": MIN_IV,
-            "excluded_protected": list(EXCLUDED),
+            "excluded_protected": list(excluded),
             "dropped_low_iv": [fb.spec.name for fb in binner.all_bins_ if fb.iv < MIN_IV],
         },
         "scaling": {
@@ -431,7 +457,7 @@ def export_artefact(
             "approve_pd_below": policy.approve_pd_below,
             "decline_pd_above": policy.decline_pd_above,
             "min_data_coverage": policy.min_data_coverage,
-            "chosen_on": "out-of-fold PDs (5-fold CV), all 1000 rows",
+            "chosen_on": chosen_on,
             "tradeoff_chosen": tradeoff_chosen(tradeoffs, policy),
             "tradeoff_alternatives": tradeoffs,
         },

