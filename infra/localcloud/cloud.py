@@ -148,6 +148,13 @@ class LocalCloud:
         directory.rows[id_hash] = row
         directory.dishonest[id_hash] = dishonest
 
+    def pin_company(self, credit_code: str, status: str = "存续") -> None:
+        """Make the sandbox business registry report this company's status."""
+        from lending.aws import wiring
+
+        code_hash = wiring.blind_index().digest("uscc:" + credit_code)
+        wiring.sandbox_directory().companies[code_hash] = status
+
     def set_outage(self, source: str, down: bool = True) -> None:
         from lending.aws import wiring
 

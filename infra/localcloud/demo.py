@@ -112,6 +112,8 @@ def prepare(case: Case, who: SyntheticIdentity, cloud: LocalCloud, card: Scoreca
     )
     rows = rows_in_band(case.band, scoring, card)  # type: ignore[arg-type]
     cloud.pin(who.id_number, rows[(n * 7) % len(rows)], dishonest=case.dishonest)
+    if business:
+        cloud.pin_company(who.credit_code)  # in good standing: the score decides
     case.applicant = applicant
 
 

@@ -21,6 +21,11 @@ class InvalidRequest(DomainError):
     http_status = 400
 
 
+class PayloadTooLarge(DomainError):
+    code = "too_large"
+    http_status = 413
+
+
 class NotFound(DomainError):
     code = "not_found"
     http_status = 404

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from moto.awslambda.models import LambdaFunction
 
 from infra.localcloud import lambdas
-from infra.localcloud.cloud import REGION, LocalCloud, ROOT
+from infra.localcloud.cloud import REGION, ROOT, LocalCloud
 from infra.localcloud.http import call
 from infra.localcloud.miniprogram import Applicant
 from infra.localcloud.template import load_template
@@ -71,8 +71,7 @@ def test_invoking_a_deployed_function_runs_its_real_handler(
     out = client("lambda").invoke(
         FunctionName=fn.name,
         Payload=json.dumps(
-            {"application_id": draft.application_id, "status": "withdrawn",
-             "code": "offer_refused"}
+            {"application_id": draft.application_id, "status": "withdrawn", "code": "offer_refused"}
         ),
     )
     assert "FunctionError" not in out
@@ -132,7 +131,9 @@ def test_the_access_pattern_indexes_exist(cloud: LocalCloud) -> None:
     apps = db.describe_table(TableName=cloud.deployment.ref("ApplicationsTable"))["Table"]
     loans = db.describe_table(TableName=cloud.deployment.ref("LoansTable"))["Table"]
     assert {g["IndexName"] for g in apps["GlobalSecondaryIndexes"]} == {
-        "byApplicant", "reviewQueue", "byIdHash"
+        "byApplicant",
+        "reviewQueue",
+        "byIdHash",
     }
     assert {g["IndexName"] for g in loans["GlobalSecondaryIndexes"]} == {"dueDate"}
 
@@ -312,8 +313,9 @@ def test_a_repeated_reservation_for_one_application_is_idempotent(cloud: LocalCl
     repo.put(funder)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(lambda _: repo.reserve(funder.id, "A-itest-once", 500_00),
-                                range(6)))
+        results = list(
+            pool.map(lambda _: repo.reserve(funder.id, "A-itest-once", 500_00), range(6))
+        )
     assert all(results)
     assert repo.reserve(funder.id, "A-itest-once", 500_00)
     stored = repo.get(funder.id)
@@ -344,8 +346,9 @@ def test_the_blind_index_never_stores_the_raw_id_number(
 ) -> None:
     who = draft.identity
     items = scan_all(cloud.deployment.ref("ApplicationsTable"))
-    meta = [i for i in items if i["pk"]["S"] == f"APP#{draft.application_id}"
-            and i["sk"]["S"] == "META"]
+    meta = [
+        i for i in items if i["pk"]["S"] == f"APP#{draft.application_id}" and i["sk"]["S"] == "META"
+    ]
     assert len(meta) == 1
     expected_hash = wiring.blind_index().digest("id:" + who.id_number)
     assert meta[0]["id_hash"]["S"] == expected_hash

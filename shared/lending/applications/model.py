@@ -83,6 +83,13 @@ class Offer(BaseModel):
     grade: str
 
 
+class ShadowScore(BaseModel):
+    """A challenger's PD for the same application (recorded, never used to decide)."""
+
+    model_version: str
+    probability_of_default: float | None  # None: the challenger failed
+
+
 class Decision(BaseModel):
     outcome: Literal["approve", "decline", "review"]
     probability_of_default: float
@@ -92,6 +99,7 @@ class Decision(BaseModel):
     model_version: str
     reasons: list[Reason] = []
     decided_at: datetime
+    shadow: list[ShadowScore] = []
 
 
 class ContractRecord(BaseModel):

@@ -11,7 +11,7 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -24,6 +24,7 @@ from lending.applications.model import (
     Offer,
     Outcome,
     Reason,
+    ShadowScore,
     Status,
 )
 from lending.applications.ports import ApplicationRepository, DocumentStore, Event
@@ -32,7 +33,7 @@ from lending.contracts import ContractTerms, contract_digest, render_contract
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind
 from lending.documents.validate import DeclaredIdentity, validate_documents
 from lending.errors import Conflict, NotFound
-from lending.finance import build_schedule, disclose, get_product
+from lending.finance import Schedule, build_schedule, disclose, get_product
 from lending.funding.model import (
     Confirmation,
     FunderRepository,
@@ -49,6 +50,7 @@ from lending.scoring.decision import DecisionPolicy, decide
 from lending.scoring.pricing import price
 from lending.scoring.profile import Application as ScoringApplication
 from lending.scoring.profile import clean_and_merge, features_for_model
+from lending.scoring.registry import ShadowModel, shadow_scores
 from lending.scoring.scorecard import ReasonCode, Scorecard
 from lending.scoring.sources import DataSource, SourceReport, Subject
 
@@ -91,6 +93,17 @@ def _report_from_json(raw: bytes) -> SourceReport:
     )
 
 
+def _schedule(offer: Offer, disbursed_on: date) -> Schedule:
+    """The repayment plan of an offer: the contract shows it, the booked loan keeps it."""
+    return build_schedule(
+        offer.repayment_method,
+        offer.amount_fen,
+        Decimal(offer.annual_rate),
+        offer.term_months,
+        disbursed_on,
+    )
+
+
 @dataclass
 class OriginationSteps:
     repo: ApplicationRepository
@@ -104,6 +117,7 @@ class OriginationSteps:
     funders: FunderRepository
     fund_queue: FundQueue
     loans: LoanRepository
+    challengers: Sequence[ShadowModel] = ()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -245,6 +259,12 @@ class OriginationSteps:
             model_version=self.scorecard.version,
             reasons=reasons,
             decided_at=now,
+            shadow=[
+                ShadowScore(
+                    model_version=s.model_version, probability_of_default=s.probability_of_default
+                )
+                for s in shadow_scores(self.challengers, features)
+            ],
         )
         app.sources = {r["source"]: r.get("status", "unavailable") for r in results}
         offer_amount = min(app.amount_fen, max(line.amount_fen, decision.approved_amount_fen))
@@ -338,13 +358,7 @@ class OriginationSteps:
         applicant = self._applicant(app)
         now = self.clock.now()
         product = get_product(app.product_id)
-        schedule = build_schedule(
-            app.offer.repayment_method,
-            app.offer.amount_fen,
-            Decimal(app.offer.annual_rate),
-            app.offer.term_months,
-            now.date(),
-        )
+        schedule = _schedule(app.offer, now.date())
         terms = ContractTerms(
             contract_number="C" + app.id[1:],
             lender_name=LENDER_NAME,
@@ -444,13 +458,7 @@ class OriginationSteps:
         if app.offer is None or app.funding is None or app.funding.paid_at is None:
             raise Conflict("the loan is not paid out yet", "not_paid")
         assert app.contract is not None
-        schedule = build_schedule(
-            app.offer.repayment_method,
-            app.offer.amount_fen,
-            Decimal(app.offer.annual_rate),
-            app.offer.term_months,
-            app.funding.paid_at.date(),
-        )
+        schedule = _schedule(app.offer, app.funding.paid_at.date())
         loan = Loan(
             id=loan_id_for(app.id),
             application_id=app.id,

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     index_key_id: str
     session_key_id: str
     state_machine_arn: str
+    # Model registry (S3 artefacts under models/ in the documents bucket + this table);
+    # empty = the packaged German scorecard is the champion and no challengers run.
+    model_registry_table: str = ""
+    # Which model family the consumer/business admission decision uses.
+    admission_family: str = "admission-german"
     # JSON object: funder id -> its fund-request queue URL.
     funder_queues: str = "{}"
     # Only the local cloud and staging allow the sandbox login and sandbox data providers.

@@ -17,6 +17,7 @@ from lending.aws.dynamo import DynamoApplicationRepository
 from lending.aws.funders import DynamoFunderRepository
 from lending.aws.kms import KmsBlindIndex, KmsEnvelopeCipher, KmsMac, KmsSigner
 from lending.aws.loans import DynamoLoanRepository
+from lending.aws.models import S3DynamoModelRegistry
 from lending.aws.s3 import S3DocumentStore
 from lending.aws.settings import Settings, settings
 from lending.aws.sqs import SqsFundQueue
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from lending.auth import SessionIssuer
     from lending.ocr.ports import OcrEngine
     from lending.sandbox.providers import Directory, Faults
+    from lending.scoring.registry import ShadowModel
     from lending.scoring.scorecard import Scorecard
     from lending.scoring.sources import DataSource
 
@@ -158,10 +160,40 @@ def sources() -> dict[str, DataSource]:
 
 
 @cache
+def model_registry() -> S3DynamoModelRegistry:
+    s = settings()
+    if not s.model_registry_table:
+        raise RuntimeError("LENDING_MODEL_REGISTRY_TABLE is not set")
+    return S3DynamoModelRegistry(
+        client("dynamodb"), s.model_registry_table, client("s3"), s.documents_bucket
+    )
+
+
+@cache
 def scorecard() -> Scorecard:
+    """The admission champion from the registry; the packaged German scorecard by default."""
     from lending.scoring.scorecard import Scorecard
 
-    return Scorecard.load()
+    fallback = Scorecard.load()
+    if "scorecard" in _overrides or not settings().model_registry_table:
+        result: Scorecard = _get("scorecard", lambda: fallback)
+        return result
+    from lending.scoring.registry import load_champion
+
+    return load_champion(model_registry(), settings().admission_family, fallback)
+
+
+@cache
+def challengers() -> list[ShadowModel]:
+    """Challenger models that score every application in shadow (recorded, never decide)."""
+    if "challengers" in _overrides:
+        result: list[ShadowModel] = _overrides["challengers"]
+        return result
+    if not settings().model_registry_table:
+        return []
+    from lending.scoring.registry import load_challengers
+
+    return load_challengers(model_registry(), settings().admission_family)
 
 
 @cache
@@ -198,6 +230,7 @@ def steps() -> OriginationSteps:
         ocr=ocr_engine(),
         sources=sources(),
         scorecard=scorecard(),
+        challengers=challengers(),
         signer=signer(),
         funders=funders(),
         fund_queue=fund_queue(),
@@ -217,6 +250,8 @@ _FACTORIES = [
     sandbox_directory,
     sources,
     scorecard,
+    challengers,
+    model_registry,
     application_service,
     steps,
     sessions,

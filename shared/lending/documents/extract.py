@@ -5,12 +5,19 @@ known labels: a value runs from its label to the next label, whether the OCR eng
 returned label and value as one line or several. Labels carry the look-alikes the
 PP-OCR models actually produce. Checksummed numbers are found by shape anywhere on
 the document (see `numbers`), so a lost label does not lose the number.
+
+For the ID card and the business licence, the layout is known: when enough fixed texts
+are read, the photo is rectified onto the template and lines are assigned to fields by
+position instead (see `templates`), which survives lost labels and keeps the licence's
+two columns apart. A field the detector missed is then re-read from its rectified place
+when the engine can recognise regions (`RegionReader`). Label parsing remains the
+fallback when rectification fails.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -20,7 +27,11 @@ from lending.documents.layout import GAP, Row, rows
 from lending.documents.numbers import find_number
 from lending.identity.checks import is_valid_credit_code, is_valid_resident_id, luhn_valid
 from lending.identity.checks import normalise as _normalise
-from lending.ocr.ports import TextLine
+from lending.ocr.ports import Quad, TextLine
+
+# Recognition only, at given places of the image being read (RegionReader.read_regions).
+RegionRead = Callable[[Sequence[Quad]], list[TextLine]]
+_MIN_REREAD_SCORE: Final = 0.8  # a re-read value below this is left unread
 
 _LABELS: Final[dict[DocumentKind, dict[str, tuple[str, ...]]]] = {
     DocumentKind.ID_FRONT: {
@@ -135,9 +146,8 @@ def _put_number(
         out.problems[name] = "checksum_failed"
 
 
-def _id_front(all_rows: list[Row], today: date) -> Extraction:
+def _id_front(all_rows: list[Row], found: dict[str, Field], today: date) -> Extraction:
     out = Extraction()
-    found = _labelled(all_rows, _LABELS[DocumentKind.ID_FRONT])
     _put_number(
         out,
         "id_number",
@@ -160,9 +170,8 @@ def _id_front(all_rows: list[Row], today: date) -> Extraction:
     return out
 
 
-def _id_back(all_rows: list[Row], today: date) -> Extraction:
+def _id_back(all_rows: list[Row], found: dict[str, Field], today: date) -> Extraction:
     out = Extraction()
-    found = _labelled(all_rows, _LABELS[DocumentKind.ID_BACK])
     if (issuer := found.get("id_issuer")) and issuer.value:
         out.fields["id_issuer"] = issuer
     validity = found.get("validity")
@@ -182,9 +191,8 @@ def _id_back(all_rows: list[Row], today: date) -> Extraction:
     return out
 
 
-def _licence(all_rows: list[Row], today: date) -> Extraction:
+def _licence(all_rows: list[Row], found: dict[str, Field], today: date) -> Extraction:
     out = Extraction()
-    found = _labelled(all_rows, _LABELS[DocumentKind.BUSINESS_LICENCE])
     _put_number(
         out, "credit_code", all_rows, lengths=(18,), valid=is_valid_credit_code, kind="credit"
     )
@@ -202,7 +210,7 @@ def _licence(all_rows: list[Row], today: date) -> Extraction:
 _BANK: Final = re.compile(r"[\u4e00-\u9fff]{2,8}银行")
 
 
-def _bank_card(all_rows: list[Row], today: date) -> Extraction:
+def _bank_card(all_rows: list[Row], found: dict[str, Field], today: date) -> Extraction:
     out = Extraction()
     _put_number(
         out, "bank_card_number", all_rows, lengths=(16, 17, 18, 19), valid=luhn_valid, kind="card"
@@ -214,7 +222,9 @@ def _bank_card(all_rows: list[Row], today: date) -> Extraction:
     return out
 
 
-_EXTRACTORS: Final[dict[DocumentKind, Callable[[list[Row], date], Extraction]]] = {
+_EXTRACTORS: Final[
+    dict[DocumentKind, Callable[[list[Row], dict[str, Field], date], Extraction]]
+] = {
     DocumentKind.ID_FRONT: _id_front,
     DocumentKind.ID_BACK: _id_back,
     DocumentKind.BUSINESS_LICENCE: _licence,
@@ -222,6 +232,43 @@ _EXTRACTORS: Final[dict[DocumentKind, Callable[[list[Row], date], Extraction]]] 
 }
 
 
-def extract_fields(kind: DocumentKind, lines: list[TextLine], today: date) -> Extraction:
-    """The fields of one document. `today` bounds birth dates in the ID checksum test."""
-    return _EXTRACTORS[kind](rows(lines), today)
+def _positional(
+    kind: DocumentKind, lines: list[TextLine], regions: RegionRead | None
+) -> dict[str, Field] | None:
+    """Fields by their place on the rectified template, or None if it does not fit."""
+    from lending.documents import templates  # NumPy/OpenCV: only where OCR runs
+
+    template = templates.TEMPLATES.get(kind)
+    if template is None:
+        return None
+    rect = templates.fit(template, lines)
+    if rect is None:
+        return None
+    found = {
+        name: Field(text.value, text.score)
+        for name, text in templates.read_bands(rect, lines).items()
+    }
+    if regions is not None:
+        missing = [b for b in template.bands if b.field not in found and b.crop is not None]
+        quads = [q for b in missing if (q := templates.crop_quad(rect, b)) is not None]
+        if quads and len(quads) == len(missing):
+            for band, line in zip(missing, regions(quads), strict=True):
+                value = templates.strip_labels(templates.normalise_value(line.text), band.labels)
+                if value and line.score >= _MIN_REREAD_SCORE:
+                    found[band.field] = Field(value, line.score)
+    return found
+
+
+def extract_fields(
+    kind: DocumentKind,
+    lines: list[TextLine],
+    today: date,
+    regions: RegionRead | None = None,
+) -> Extraction:
+    """The fields of one document. `today` bounds birth dates in the ID checksum test;
+    `regions`, when given, re-reads fields the detector missed."""
+    all_rows = rows(lines)
+    found = _positional(kind, lines, regions)
+    if found is None:
+        found = _labelled(all_rows, _LABELS[kind])
+    return _EXTRACTORS[kind](all_rows, found, today)

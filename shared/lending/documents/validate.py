@@ -27,7 +27,7 @@ Messages never contain personal data; `extracted` does, and the caller encrypts 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final, Literal
@@ -35,7 +35,7 @@ from typing import Final, Literal
 from lending.documents.extract import Extraction, extract_fields
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind, sniff_mime_type
 from lending.identity.checks import birth_date_of, normalise, sex_of
-from lending.ocr.ports import OcrEngine, UnreadableImage
+from lending.ocr.ports import OcrEngine, Quad, RegionReader, TextLine, UnreadableImage
 
 Outcome = Literal["verified", "mismatch", "unreadable", "suspicious"]
 _SEVERITY: Final[dict[Outcome, int]] = {
@@ -135,7 +135,17 @@ def _read(
     except UnreadableImage:
         found.add("unreadable", kind, "file", "unreadable_image", "the image could not be read")
         return None
-    ex = extract_fields(kind, lines, today)
+    regions = None
+    if isinstance(engine, RegionReader):
+        reader = engine
+
+        def regions(quads: Sequence[Quad]) -> list[TextLine]:
+            try:
+                return reader.read_regions(data, quads)
+            except UnreadableImage:
+                return [TextLine("", q, 0.0) for q in quads]
+
+    ex = extract_fields(kind, lines, today, regions)
     for name in _REQUIRED[kind]:
         if name in ex.problems:
             found.add("unreadable", kind, name, ex.problems[name], f"{name} failed its checksum")

@@ -110,10 +110,21 @@ SBA_FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("State", "categorical", "S10", "State"),
     FeatureSpec("franchise", "categorical", "S11", "Franchise"),
 )
-SBA_COLUMNS = (
-    "State,NAICS,ApprovalFY,Term,NoEmp,NewExist,UrbanRural,RevLineCr,LowDoc,"
-    "FranchiseCode,GrAppv,SBA_Appv,MIS_Status"
-).split(",")
+SBA_COLUMNS = [
+    "State",
+    "NAICS",
+    "ApprovalFY",
+    "Term",
+    "NoEmp",
+    "NewExist",
+    "UrbanRural",
+    "RevLineCr",
+    "LowDoc",
+    "FranchiseCode",
+    "GrAppv",
+    "SBA_Appv",
+    "MIS_Status",
+]
 
 
 def _money(s: pd.Series) -> pd.Series:

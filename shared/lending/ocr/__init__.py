@@ -1,6 +1,6 @@
 """OCR: the engine port and its adapters (the RapidOCR adapter is imported lazily by
 callers from lending.ocr.rapid, so importing the port never loads ONNX Runtime)."""
 
-from lending.ocr.ports import OcrEngine, TextLine, UnreadableImage
+from lending.ocr.ports import OcrEngine, Quad, RegionReader, TextLine, UnreadableImage
 
-__all__ = ["OcrEngine", "TextLine", "UnreadableImage"]
+__all__ = ["OcrEngine", "Quad", "RegionReader", "TextLine", "UnreadableImage"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from lending.errors import DomainError
 
 Point = tuple[float, float]
+Quad = tuple[Point, Point, Point, Point]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,4 +61,16 @@ class UnreadableImage(DomainError):
 class OcrEngine(Protocol):
     def read(self, image: bytes) -> list[TextLine]:
         """All text lines in the image; raises UnreadableImage for undecodable input."""
+        ...
+
+
+@runtime_checkable
+class RegionReader(Protocol):
+    """Optional capability: recognise text in given regions of an image, skipping
+    detection. Used to re-read a field the detector missed, at a place the document's
+    layout predicts (see lending.documents.templates)."""
+
+    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        """One line per quad (clockwise from top-left, pixels of the image as `read`
+        analysed it), in order; text '' with score 0 where nothing was recognised."""
         ...

@@ -94,6 +94,8 @@ class Directory:
 
     rows: dict[str, int] = field(default_factory=dict)
     dishonest: dict[str, bool] = field(default_factory=dict)
+    # credit-code hash -> registration status (存续 in good standing, 吊销 revoked)
+    companies: dict[str, str] = field(default_factory=dict)
 
 
 def row_for(
@@ -197,12 +199,23 @@ class BusinessRegistry(_Provider):
 
     name = "business_registry"
 
+    def __init__(
+        self,
+        faults: FaultSwitch | None = None,
+        clock: Clock | None = None,
+        directory: Directory | None = None,
+    ) -> None:
+        super().__init__(faults, clock)
+        self.directory = directory
+
     def fetch(self, subject: Subject) -> SourceReport:
         self._check_up()
         key = subject.credit_code_hash
         if subject.product == "consumer" or key is None:
             return self._report({"company_status": None, "years_established": None})
         status = "吊销" if _uniform("registry-status", key) < 0.04 else "存续"
+        if self.directory is not None and key in self.directory.companies:
+            status = self.directory.companies[key]
         years = int(_uniform("registry-years", key) * 30)
         return self._report({"company_status": status, "years_established": years})
 
@@ -259,7 +272,7 @@ def all_providers(
     """One instance per Parallel-state branch, sharing a fault switch and directory."""
     return [
         CreditBureau(faults=faults, clock=clock, directory=directory),
-        BusinessRegistry(faults, clock),
+        BusinessRegistry(faults, clock, directory),
         TaxBureau(faults, clock),
         JudicialRecords(faults, clock, directory),
     ]

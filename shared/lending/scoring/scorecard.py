@@ -135,6 +135,24 @@ class Scorecard:
         self.features = features
         self.scaling = scaling
         self.cutoffs = dict(cutoffs)
+        # Serving hot path: category -> bin dicts instead of scanning every bin's set.
+        self._lookup: tuple[dict[str, Bin], ...] = tuple(
+            {c: b for b in f.bins for c in b.categories} for f in features
+        )
+
+    def _bin(self, i: int, feature: Feature, value: str | int | float | None) -> Bin:
+        if feature.kind == "categorical" and value is not None and not isinstance(value, bool):
+            return self._lookup[i].get(str(value), feature.missing)
+        return feature.bin_for(value)
+
+    def probability_of_default(self, features: Mapping[str, str | int | float | None]) -> float:
+        """The PD alone (shadow scoring): no points, bins or reasons."""
+        log_odds_bad = self.intercept
+        for i, feature in enumerate(self.features):
+            log_odds_bad += (
+                feature.coefficient * self._bin(i, feature, features.get(feature.name)).woe
+            )
+        return _sigmoid(log_odds_bad)
 
     @classmethod
     def load(cls, source: str | Path | Mapping[str, Any] = DEFAULT_ARTEFACT) -> Scorecard:
@@ -166,12 +184,12 @@ class Scorecard:
         )
 
     def score(
-        self, features: Mapping[str, str | int | None], *, max_reasons: int = 4
+        self, features: Mapping[str, str | int | float | None], *, max_reasons: int = 4
     ) -> ScoreResult:
         log_odds_bad = self.intercept
         chosen: list[tuple[Feature, Bin]] = []
-        for feature in self.features:
-            b = feature.bin_for(features.get(feature.name))
+        for i, feature in enumerate(self.features):
+            b = self._bin(i, feature, features.get(feature.name))
             log_odds_bad += feature.coefficient * b.woe
             chosen.append((feature, b))
         pd = _sigmoid(log_odds_bad)

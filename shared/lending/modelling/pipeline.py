@@ -1,0 +1,302 @@
+"""Train, evaluate and register the admission models for one data set.
+
+Per data set: a seeded development/holdout split (random stratified 80/20; SBA: by approval
+vintage, out of time), stratified 5-fold CV on development for all three algorithms, final
+fits on development, holdout metrics, score and feature PSI (development -> holdout),
+cut-offs chosen on out-of-fold PDs and simulated on the holdout, and JSON artefacts whose
+serving scorers are checked against scikit-learn before they are registered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+from tqdm import tqdm
+
+from lending.modelling import metrics
+from lending.modelling.challengers import SEED, build_boosting, build_forest, export_ensemble
+from lending.modelling.datasets import DATASETS, DatasetSpec, Frame
+from lending.scoring import train as sc
+from lending.scoring.decision import DecisionPolicy
+from lending.scoring.registry import (
+    Algorithm,
+    LocalModelRegistry,
+    ModelRecord,
+    ModelRegistry,
+    load_model,
+    sha256_hex,
+)
+from lending.scoring.scorecard import Scorecard
+
+ALGORITHMS: tuple[Algorithm, ...] = ("scorecard", "random-forest", "gradient-boosting")
+SHORT = {"scorecard": "lr", "random-forest": "rf", "gradient-boosting": "gb"}
+N_SPLITS = 5
+HOLDOUT = 0.2
+PARITY_TOLERANCE = 1e-9
+# Risk appetite for auto-approval, per data set (its base bad rate differs a lot).
+TARGET_BAD_RATE = {"german": 0.12, "bloan": 0.025, "sba": 0.06}
+TRADEOFF_GRID = {
+    "german": (0.08, 0.10, 0.12, 0.14, 0.16),
+    "bloan": (0.015, 0.02, 0.025, 0.03, 0.04),
+    "sba": (0.04, 0.05, 0.06, 0.08, 0.10),
+}
+SBA_DEV_YEARS = (1995, 2002)
+SBA_RECAL_YEAR = 2003
+SBA_OOT_YEARS = (2004, 2005)
+SBA_DEV_ROWS = 60_000
+SBA_OOT_ROWS = 30_000
+
+
+@dataclass(slots=True)
+class DatasetRun:
+    name: str
+    spec: DatasetSpec
+    y_dev: np.ndarray
+    y_hold: np.ndarray
+    folds: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    oof: dict[str, np.ndarray] = field(default_factory=dict)
+    p_dev: dict[str, np.ndarray] = field(default_factory=dict)
+    p_hold: dict[str, np.ndarray] = field(default_factory=dict)
+    fitted: dict[str, Pipeline] = field(default_factory=dict)
+    artefacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    X_hold: pd.DataFrame | None = None
+
+
+def builders(spec: DatasetSpec, n_rows: int) -> dict[str, Callable[[], Pipeline]]:
+    return {
+        "scorecard": lambda: sc.build_pipeline(spec.features),
+        "random-forest": lambda: build_forest(spec.features, n_rows=n_rows),
+        "gradient-boosting": lambda: build_boosting(spec.features, n_rows=n_rows),
+    }
+
+
+def split(name: str, frame: Frame) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
+    if name == "sba":
+        assert frame.vintage is not None
+        rng = np.random.default_rng(SEED)
+        lo, hi = SBA_DEV_YEARS
+        dev = np.nonzero((frame.vintage >= lo) & (frame.vintage <= hi))[0]
+        dev = np.sort(rng.choice(dev, size=min(SBA_DEV_ROWS, dev.size), replace=False))
+        # Holdout: the recalibration vintage first, then the out-of-time vintages.
+        recal = np.nonzero(frame.vintage == SBA_RECAL_YEAR)[0]
+        oot = np.nonzero((frame.vintage >= SBA_OOT_YEARS[0]) & (frame.vintage <= SBA_OOT_YEARS[1]))[
+            0
+        ]
+        recal = np.sort(rng.choice(recal, size=min(SBA_OOT_ROWS // 2, recal.size), replace=False))
+        oot = np.sort(rng.choice(oot, size=min(SBA_OOT_ROWS, oot.size), replace=False))
+        hold = np.concatenate([recal, oot])
+        return frame.X.iloc[dev], frame.y[dev], frame.X.iloc[hold], frame.y[hold]
+    X_dev, X_hold, y_dev, y_hold = train_test_split(
+        frame.X, frame.y, test_size=HOLDOUT, stratify=frame.y, random_state=SEED
+    )
+    return X_dev, np.asarray(y_dev), X_hold, np.asarray(y_hold)
+
+
+def _fold_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    s = metrics.summary(y, p)
+    return {k: s[k] for k in ("auc", "ks", "gini", "brier")}
+
+
+def _cv_summary(folds: list[dict[str, float]], y: np.ndarray, oof: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = {"n_splits": N_SPLITS, "seed": SEED, "folds": folds}
+    for key in ("auc", "ks", "gini", "brier"):
+        vals = np.array([f[key] for f in folds])
+        out[f"{key}_mean"] = round(float(vals.mean()), 4 if key != "brier" else 5)
+        out[f"{key}_std"] = round(float(vals.std()), 4 if key != "brier" else 5)
+    out["pooled_oof"] = {k: v for k, v in metrics.summary(y, oof).items() if k != "calibration"}
+    return out
+
+
+def _policy(name: str, oof: np.ndarray, y: np.ndarray) -> tuple[DecisionPolicy, list[Any]]:
+    policy = sc.choose_cutoffs(oof, y, target_bad_rate=TARGET_BAD_RATE[name])
+    rows = [
+        sc.tradeoff(oof, y, sc.choose_cutoffs(oof, y, target_bad_rate=t))
+        for t in TRADEOFF_GRID[name]
+    ]
+    return policy, rows
+
+
+def _recalibrate(p_fit: np.ndarray, y_fit: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Platt recalibration (logistic on the logit of the PD) fitted on a recent vintage."""
+
+    def logit(q: np.ndarray) -> np.ndarray:
+        c = np.clip(q, 1e-9, 1 - 1e-9)
+        out: np.ndarray = np.log(c / (1 - c)).reshape(-1, 1)
+        return out
+
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(logit(p_fit), y_fit)
+    return np.asarray(lr.predict_proba(logit(p))[:, 1])
+
+
+def check_parity(artefact: dict[str, Any], algo: str, model: Pipeline, X: pd.DataFrame) -> float:
+    """Max |serving PD - scikit-learn PD| over the rows (through JSON text, as deployed)."""
+    blob = json.dumps(artefact).encode()
+    served = load_model(
+        ModelRecord("parity", artefact["version"], algo, "challenger", sha256_hex(blob), ""),  # type: ignore[arg-type]
+        blob,
+    )
+    rows = X.to_dict("records")
+    if isinstance(served, Scorecard):
+        got = np.array([served.score(r).probability_of_default for r in rows])
+    else:
+        got = np.array([served.probability_of_default(r) for r in rows])
+    return float(np.max(np.abs(got - model.predict_proba(X)[:, 1])))
+
+
+def run_dataset(name: str, *, now: datetime | None = None, quiet: bool = False) -> DatasetRun:
+    spec = DATASETS[name]
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    frame = spec.load()
+    X_dev, y_dev, X_hold, y_hold = split(name, frame)
+    run = DatasetRun(name, spec, y_dev, y_hold, X_hold=X_hold)
+    build = builders(spec, len(y_dev))
+    skf = StratifiedKFold(n_splits=N_SPLITS, shuffle=True, random_state=SEED)
+    bar = tqdm(
+        total=N_SPLITS * len(ALGORITHMS) + len(ALGORITHMS),
+        desc=f"{name}: 5-fold CV + final fits",
+        unit="fit",
+        disable=quiet,
+    )
+    for algo in ALGORITHMS:
+        run.oof[algo] = np.zeros(len(y_dev))
+        run.folds[algo] = []
+    for tr, te in skf.split(X_dev, y_dev):
+        for algo in ALGORITHMS:
+            m = build[algo]().fit(X_dev.iloc[tr], y_dev[tr])
+            p = m.predict_proba(X_dev.iloc[te])[:, 1]
+            run.oof[algo][te] = p
+            run.folds[algo].append(_fold_metrics(y_dev[te], p))
+            bar.update()
+    for algo in ALGORITHMS:
+        run.fitted[algo] = build[algo]().fit(X_dev, y_dev)
+        run.p_dev[algo] = run.fitted[algo].predict_proba(X_dev)[:, 1]
+        run.p_hold[algo] = run.fitted[algo].predict_proba(X_hold)[:, 1]
+        bar.update()
+    bar.close()
+
+    n_recal = int((run_vintages(frame, X_hold) == SBA_RECAL_YEAR).sum()) if name == "sba" else 0
+    feature_psi = metrics.feature_psi(X_dev, X_hold.iloc[n_recal:], spec.features)
+    dataset_info = {
+        "name": spec.title,
+        "product": spec.product,
+        "rows_total": len(frame.y),
+        "rows_dev": len(y_dev),
+        "rows_holdout": len(y_hold) - n_recal,
+        "bad_rate_dev": round(float(y_dev.mean()), 4),
+        "bad_rate_holdout": round(float(y_hold[n_recal:].mean()), 4),
+        "split": (
+            f"out of time: develop FY{SBA_DEV_YEARS[0]}-{SBA_DEV_YEARS[1]}, recalibrate on "
+            f"FY{SBA_RECAL_YEAR}, test FY{SBA_OOT_YEARS[0]}-{SBA_OOT_YEARS[1]}"
+            if name == "sba"
+            else f"stratified random {1 - HOLDOUT:.0%}/{HOLDOUT:.0%}, seed {SEED}"
+        ),
+        "excluded_protected": list(spec.excluded),
+    }
+    models: dict[str, Any] = {}
+    for algo in ALGORITHMS:
+        y_h, p_h = y_hold[n_recal:], run.p_hold[algo][n_recal:]
+        policy, rows = _policy(name, run.oof[algo], y_dev)
+        holdout = metrics.summary(y_h, p_h)
+        entry: dict[str, Any] = {
+            "cv": _cv_summary(run.folds[algo], y_dev, run.oof[algo]),
+            "holdout": holdout,
+            "score_psi": round(metrics.psi(run.p_dev[algo], p_h), 4),
+            "cutoffs": {
+                "approve_pd_below": policy.approve_pd_below,
+                "decline_pd_above": policy.decline_pd_above,
+                "target_bad_rate_approved": TARGET_BAD_RATE[name],
+                "chosen_on": "development out-of-fold PDs",
+            },
+            "policy_oof_alternatives": rows,
+            "policy_holdout": sc.tradeoff(p_h, y_h, policy),
+        }
+        if name == "sba":
+            recal = _recalibrate(run.p_hold[algo][:n_recal], y_hold[:n_recal], p_h)
+            entry["holdout_recalibrated"] = {k: v for k, v in metrics.summary(y_h, recal).items()}
+            run.p_hold[algo + ":recalibrated"] = np.concatenate([run.p_hold[algo][:n_recal], recal])
+        version = f"admission-{name}-{SHORT[algo]}-{stamp}"
+        info = {**dataset_info, "rows": len(y_dev)}
+        if algo == "scorecard":
+            art = sc.export_artefact(
+                run.fitted[algo],
+                metrics={"cv": entry["cv"], "holdout": holdout, "score_psi": entry["score_psi"]},
+                policy=policy,
+                tradeoffs=rows,
+                dataset=info,
+                trained_at=now or datetime.now(UTC),
+                version=version,
+                excluded=spec.excluded,
+                chosen_on="development out-of-fold PDs (5-fold CV)",
+            )
+            art["scaling"]["note"] = "600 points at 50:1 good:bad odds, 20 points to double"
+        else:
+            art = export_ensemble(
+                run.fitted[algo],
+                version=version,
+                dataset=info,
+                metrics={"cv": entry["cv"], "holdout": holdout, "score_psi": entry["score_psi"]},
+            )
+        entry["version"] = version
+        entry["parity_max_abs_diff"] = check_parity(art, algo, run.fitted[algo], X_hold)
+        if entry["parity_max_abs_diff"] > PARITY_TOLERANCE:
+            raise RuntimeError(f"{version}: serving scorer disagrees with scikit-learn")
+        entry["artefact_bytes"] = len(json.dumps(art))
+        run.artefacts[algo] = art
+        models[algo] = entry
+    run.results = {
+        "dataset": dataset_info,
+        "feature_psi": feature_psi,
+        "models": models,
+        "scorecard_iv": {f["name"]: f["iv"] for f in run.artefacts["scorecard"]["features"]},
+        "scorecard_dropped_low_iv": run.artefacts["scorecard"]["model"]["dropped_low_iv"],
+    }
+    return run
+
+
+def run_vintages(frame: Frame, X_hold: pd.DataFrame) -> np.ndarray:
+    assert frame.vintage is not None
+    out: np.ndarray = frame.vintage[np.asarray(X_hold.index)]
+    return out
+
+
+def register(run: DatasetRun, registry: ModelRegistry, created_at: datetime) -> list[ModelRecord]:
+    """Every new version enters as a challenger (shadow); `promote` gates the champion."""
+    out = []
+    for algo in ALGORITHMS:
+        art = run.artefacts[algo]
+        blob = json.dumps(art, ensure_ascii=False).encode()
+        entry = run.results["models"][algo]
+        record = ModelRecord(
+            family=f"admission-{run.name}",
+            version=art["version"],
+            algorithm=algo,
+            role="challenger",
+            sha256=sha256_hex(blob),
+            created_at=created_at.isoformat(timespec="seconds"),
+            metrics={
+                "holdout_auc": entry["holdout"]["auc"],
+                "holdout_ks": entry["holdout"]["ks"],
+                "holdout_brier": entry["holdout"]["brier"],
+                "cv_auc": entry["cv"]["auc_mean"],
+                "score_psi": entry["score_psi"],
+            },
+        )
+        registry.register(record, blob)
+        out.append(record)
+    return out
+
+
+def local_registry(root: str) -> LocalModelRegistry:
+    from pathlib import Path
+
+    return LocalModelRegistry(Path(root))
