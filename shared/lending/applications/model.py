@@ -100,6 +100,9 @@ class Decision(BaseModel):
     reasons: list[Reason] = []
     decided_at: datetime
     shadow: list[ShadowScore] = []
+    # Feature -> the scorecard bin it fell in (labels, no raw values): the audit trail and
+    # the live side of the weekly feature-stability (PSI) check.
+    bins: dict[str, str] = {}
 
 
 class ContractRecord(BaseModel):

@@ -265,6 +265,7 @@ class OriginationSteps:
                 )
                 for s in shadow_scores(self.challengers, features)
             ],
+            bins=result.bins,
         )
         app.sources = {r["source"]: r.get("status", "unavailable") for r in results}
         offer_amount = min(app.amount_fen, max(line.amount_fen, decision.approved_amount_fen))

@@ -7,12 +7,15 @@ Applications table (one item collection per application):
   GSI byApplicant : applicant_id, created_at      an applicant's applications, newest first
   GSI reviewQueue : review_status, queued_at      pending reviews, oldest first (sparse)
   GSI byIdHash    : id_hash, created_at           duplicate / blacklist checks (keyed hash)
+  GSI byDecidedDay: decided_day, decided_at       decisions of a UTC day in time order (sparse:
+                                                  only decided applications; the weekly PSI)
 Documents table: pk = application_id, sk = kind.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +23,7 @@ from botocore.exceptions import ClientError
 from lending.applications.model import Application, DocumentRef, Status
 from lending.applications.ports import Event
 from lending.errors import Conflict
+from lending.scoring.monitoring import LiveScore
 
 _QUEUED = "PENDING"
 
@@ -57,6 +61,10 @@ class DynamoApplicationRepository:
             "created_at": {"S": app.created_at.isoformat()},
             "id_hash": {"S": app.id_hash},
         }
+        if app.decision is not None:
+            decided = app.decision.decided_at.astimezone(UTC)
+            item["decided_day"] = {"S": decided.date().isoformat()}
+            item["decided_at"] = {"S": decided.isoformat()}
         if app.status is Status.IN_REVIEW:
             item["review_status"] = {"S": _QUEUED}
             queued = app.review_queued_at or app.updated_at
@@ -158,6 +166,34 @@ class DynamoApplicationRepository:
         )
         return [Application.model_validate_json(i["doc"]["S"]) for i in out["Items"]]
 
+    def decided_between(self, start: datetime, end: datetime) -> list[Application]:
+        """Applications decided in [start, end): one Query per UTC day, never a scan."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        out: list[Application] = []
+        day = start.date()
+        while day <= end.date():
+            items = self._query_index(
+                TableName=self._table,
+                IndexName="byDecidedDay",
+                KeyConditionExpression="decided_day = :d AND decided_at BETWEEN :a AND :b",
+                ExpressionAttributeValues={
+                    ":d": {"S": day.isoformat()},
+                    ":a": {"S": start.isoformat()},
+                    ":b": {"S": end.isoformat()},
+                },
+            )
+            out.extend(Application.model_validate_json(i["doc"]["S"]) for i in items)
+            day += timedelta(days=1)
+        return [a for a in out if a.decision is not None and a.decision.decided_at < end]
+
+    def decided_scores(self, start: datetime, end: datetime) -> list[LiveScore]:
+        """The champion's side of the weekly PSI check (lending.scoring.monitoring)."""
+        return [
+            LiveScore(a.decision.model_version, a.decision.probability_of_default, a.decision.bins)
+            for a in self.decided_between(start, end)
+            if a.decision is not None
+        ]
+
     def count_by_id_hash(self, id_hash: str) -> int:
         out = self._db.query(
             TableName=self._table,
@@ -210,6 +246,16 @@ class DynamoApplicationRepository:
         items: list[dict[str, Any]] = []
         while True:
             out = self._db.query(ConsistentRead=True, **kwargs)
+            items.extend(out["Items"])
+            if "LastEvaluatedKey" not in out:
+                return items
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    def _query_index(self, **kwargs: Any) -> list[dict[str, Any]]:
+        # GSIs are eventually consistent only (ConsistentRead would be rejected).
+        items: list[dict[str, Any]] = []
+        while True:
+            out = self._db.query(**kwargs)
             items.extend(out["Items"])
             if "LastEvaluatedKey" not in out:
                 return items

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     model_registry_table: str = ""
     # Which model family the consumer/business admission decision uses.
     admission_family: str = "admission-german"
+    # Weekly population-stability check: alarm above this PSI, on at least this many
+    # decisions by the champion in the last 7 days (fewer = reported, never alarmed).
+    psi_alarm_threshold: float = 0.25
+    psi_min_sample: int = 100
+    # Scheduled retraining: retrain when the champion is older than this many days.
+    retrain_max_age_days: int = 90
     # JSON object: funder id -> its fund-request queue URL.
     funder_queues: str = "{}"
     # Only the local cloud and staging allow the sandbox login and sandbox data providers.

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from lending.applications.service import ApplicationService
     from lending.applications.steps import OriginationSteps
     from lending.auth import SessionIssuer
+    from lending.modelling.retrain import Retrainer
     from lending.ocr.ports import OcrEngine
     from lending.sandbox.providers import Directory, Faults
+    from lending.scoring.monitoring import PopulationMonitor
     from lending.scoring.registry import ShadowModel
     from lending.scoring.scorecard import Scorecard
     from lending.scoring.sources import DataSource
@@ -196,6 +198,37 @@ def challengers() -> list[ShadowModel]:
     return load_challengers(model_registry(), settings().admission_family)
 
 
+def _registry_or_none() -> S3DynamoModelRegistry | None:
+    return model_registry() if settings().model_registry_table else None
+
+
+@cache
+def model_monitor() -> PopulationMonitor:
+    """The weekly PSI check of the admission champion on the last 7 days' decisions."""
+    from lending.scoring.monitoring import PopulationMonitor
+    from lending.scoring.registry import champion_artefact
+    from lending.scoring.scorecard import DEFAULT_ARTEFACT
+
+    s = settings()
+    artefact = champion_artefact(_registry_or_none(), s.admission_family, DEFAULT_ARTEFACT)
+    return PopulationMonitor(
+        applications(),
+        clock(),
+        artefact,
+        threshold=s.psi_alarm_threshold,
+        min_sample=s.psi_min_sample,
+    )
+
+
+@cache
+def retrainer() -> Retrainer:
+    """Scheduled retraining (the retrain function's container image carries scikit-learn)."""
+    from lending.modelling.retrain import Retrainer
+
+    s = settings()
+    return Retrainer(model_registry(), clock(), max_age_days=s.retrain_max_age_days)
+
+
 @cache
 def ocr_engine() -> OcrEngine:
     from lending.ocr.rapid import RapidOcrEngine
@@ -241,6 +274,7 @@ def steps() -> OriginationSteps:
 @cache
 def sessions() -> SessionIssuer:
     from lending.auth import SessionIssuer
+    from lending.modelling.retrain import Retrainer
 
     return SessionIssuer(session_mac())
 
@@ -252,6 +286,8 @@ _FACTORIES = [
     scorecard,
     challengers,
     model_registry,
+    model_monitor,
+    retrainer,
     application_service,
     steps,
     sessions,

@@ -133,9 +133,9 @@ TEMPLATES: Final[dict[DocumentKind, Template]] = {
         ),
         bands=(
             Band(
-                "company_name", (92, 440, 845, 532), 268, ("名称", "名", "称"), (268, 442, 845, 492)
+                "company_name", (92, 440, 845, 532), 268, ("名称",), (268, 442, 845, 492)
             ),
-            Band("company_type", (92, 532, 845, 664), 268, ("类型", "类", "型")),
+            Band("company_type", (92, 532, 845, 664), 268, ("类型",)),
             Band(
                 "legal_representative",
                 (92, 664, 845, 758),
@@ -145,7 +145,7 @@ TEMPLATES: Final[dict[DocumentKind, Template]] = {
             ),
             Band("registered_capital", (845, 440, 1560, 532), 1018, ("注册资本",), None),
             Band("established", (845, 532, 1560, 620), 1018, ("成立日期",), (1010, 534, 1400, 584)),
-            Band("company_address", (845, 708, 1560, 852), 1018, ("住所", "住", "所")),
+            Band("company_address", (845, 708, 1560, 852), 1018, ("住所",)),
         ),
     ),
 }
@@ -240,9 +240,11 @@ def _char_weight(c: str) -> float:
 
 def _strip_label_chars(line: TextLine, band: Band) -> str:
     """Drop label characters lying left of the value column (by interpolated position
-    along the line), so '称郑州…' or a lone '名' does not leak into the value."""
+    along the line), so '称郑州…' or a lone '名' does not leak into the value; then a
+    label's tail at the very start of the value column ('人史静' when the engine put
+    '法定代表' and '人' on either side of the column edge)."""
     text = line.text.replace(" ", "").replace("\u3000", "")
-    if not text or line.left >= band.value_left:
+    if not text or line.left >= band.value_left + line.height:
         return text
     label_chars = set("".join(band.labels))
     weights = [_char_weight(c) for c in text]
@@ -254,7 +256,12 @@ def _strip_label_chars(line: TextLine, band: Band) -> str:
         if centre < band.value_left and c in label_chars:
             continue
         kept.append(c)
-    return "".join(kept)
+    value = "".join(kept)
+    tails = {label[i:] for label in band.labels for i in range(len(label))}
+    for tail in sorted(tails, key=len, reverse=True):
+        if value.startswith(tail) and len(value) > len(tail):
+            return value[len(tail) :]
+    return value
 
 
 @dataclass(frozen=True, slots=True)

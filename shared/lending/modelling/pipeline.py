@@ -237,6 +237,7 @@ def run_dataset(name: str, *, now: datetime | None = None, quiet: bool = False) 
                 version=version,
                 excluded=spec.excluded,
                 chosen_on="development out-of-fold PDs (5-fold CV)",
+                reference_pd=run.p_dev[algo],
             )
             art["scaling"]["note"] = "600 points at 50:1 good:bad odds, 20 points to double"
         else:

@@ -194,6 +194,22 @@ def load_champion(registry: ModelRegistry, family: str, fallback: Scorecard) -> 
     return model
 
 
+def champion_artefact(
+    registry: ModelRegistry | None, family: str, fallback: Path
+) -> dict[str, Any]:
+    """The champion scorecard's artefact as JSON (sha256-checked), or the packaged one; the
+    weekly stability check reads its development reference from here."""
+    record = None if registry is None else champion(registry, family)
+    if registry is None or record is None or record.algorithm != "scorecard":
+        data: dict[str, Any] = json.loads(fallback.read_text("utf-8"))
+        return data
+    blob = registry.artefact(family, record.version)
+    if sha256_hex(blob) != record.sha256:
+        raise ValueError(f"artefact {family}/{record.version} fails its sha256 check")
+    data = json.loads(blob)
+    return data
+
+
 def load_challengers(registry: ModelRegistry, family: str) -> list[ShadowModel]:
     return [
         as_shadow(load_model(r, registry.artefact(family, r.version)))

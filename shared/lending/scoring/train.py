@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 
 from lending.sandbox.providers import default_german_csv
 from lending.scoring.decision import DecisionPolicy, pd_band
+from lending.scoring.monitoring import score_reference
 from lending.scoring.scorecard import DEFAULT_ARTEFACT, MISSING_LABEL, Scaling
 
 VERSION = "admission-german-lr-v1"
@@ -394,7 +395,11 @@ def export_artefact(
     version: str = VERSION,
     excluded: Sequence[str] = EXCLUDED,
     chosen_on: str = "out-of-fold PDs (5-fold CV), all 1000 rows",
+    reference_pd: Sequence[float] | None = None,
 ) -> dict[str, Any]:
+    """The scorecard's JSON artefact. `reference_pd`: the final model's PDs on its development
+    sample, stored as the PSI reference of the weekly stability check (lending.scoring.
+    monitoring); the features' development references are their bins' n_good + n_bad."""
     binner: WoeBinner = model.named_steps["woe"]
     lr: LogisticRegression = model.named_steps["lr"]
     coefs = [float(c) for c in lr.coef_[0]]
@@ -427,7 +432,7 @@ def export_artefact(
                 },
             }
         )
-    return {
+    out: dict[str, Any] = {
         "version": version,
         "trained_at": trained_at.isoformat(timespec="seconds"),
         "dataset": dataset,
@@ -462,6 +467,13 @@ def export_artefact(
             "tradeoff_alternatives": tradeoffs,
         },
     }
+    if reference_pd is not None:
+        out["monitoring"] = {
+            "score": score_reference([float(p) for p in reference_pd]),
+            "features": "bins[].n_good + bins[].n_bad: development counts per bin",
+            "basis": "final model on its development sample",
+        }
+    return out
 
 
 def tradeoff_chosen(rows: list[dict[str, float]], policy: DecisionPolicy) -> dict[str, float]:
@@ -497,6 +509,7 @@ def train(data: Path | None = None, now: datetime | None = None) -> dict[str, An
         tradeoffs=rows,
         dataset=dataset,
         trained_at=now or datetime.now(UTC),
+        reference_pd=fitted_pd,
     )
 
 
