@@ -9,13 +9,14 @@ SAM_VENV := .venv-sam
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint bench bench-models models models-train clean
+.PHONY: help demo serve test unit lint bench bench-ocr bench-models models models-train clean
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
 	@echo "make serve   the local cloud with the API on 127.0.0.1 until Ctrl-C"
 	@echo "make test    lint (ruff, mypy, cfn-lint, sam validate --lint, statelint) + tests"
 	@echo "make bench   benchmarks; figures printed and written under reports/"
+	@echo "make bench-ocr  OCR engines side by side over the corpus → reports/ocr.json"
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
 	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
@@ -68,6 +69,9 @@ test: bootstrap lint
 bench: bootstrap
 	$(PY) bench/bench_scoring.py
 	$(PY) bench/ocr_quick.py --n 5
+
+bench-ocr: bootstrap
+	$(PY) bench/bench_ocr.py --n 20
 
 models: $(VENV)/.installed
 	$(PY) -m lending.scoring.train

@@ -136,6 +136,7 @@ class TemplateDeployer:
             "AWS::Serverless::Api": self._api,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
+            "AWS::CloudWatch::Alarm": self._alarm,
         }
 
     # -- resources -----------------------------------------------------------------------
@@ -302,6 +303,28 @@ class TemplateDeployer:
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 expression = r.resolve(event["Properties"])["ScheduleExpression"]
                 self.deployment.schedules[logical_id] = _rate(expression)
+
+    def _alarm(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
+        p = self.deployment.resolver.resolve(props)
+        name = p.get("AlarmName", f"{self.stack}-{logical_id}")
+        keys = (
+            "AlarmDescription",
+            "Namespace",
+            "MetricName",
+            "Dimensions",
+            "Statistic",
+            "Period",
+            "EvaluationPeriods",
+            "Threshold",
+            "ComparisonOperator",
+            "TreatMissingData",
+            "AlarmActions",
+            "OKActions",
+        )
+        cloudwatch = self.client("cloudwatch")
+        cloudwatch.put_metric_alarm(AlarmName=name, **{k: p[k] for k in keys if k in p})
+        arn = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+        self._set(logical_id, name, Arn=arn)
 
     def _s3_notification(self, function_arn: str, props: dict[str, Any]) -> None:
         events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]

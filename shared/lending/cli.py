@@ -1,9 +1,13 @@
 """``lending`` command line: model development and the model registry.
 
-  lending models train    [--datasets german,bloan,sba] [--registry DIR] [--reports DIR]
+  lending models train    [--datasets german,bloan,sba,credit_data,lending_club]
+                          [--registry DIR] [--reports DIR]
   lending models evaluate [--datasets ...] [--reports DIR]        (no registration)
   lending models promote  --family admission-german (--version V | --best) [--force]
   lending models list     --family admission-german
+  lending models retrain  --family admission-german [--force] [--registry DIR|aws]
+                          (what the scheduled retrain function runs: only if the champion
+                          is older than 90 days unless --force; the promotion gate decides)
 
 Training is seeded and single-threaded (n_jobs=1). The registry defaults to a local
 directory; the deployed registry (S3 + DynamoDB) is reached with ``--registry aws``, using
@@ -126,6 +130,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from lending.modelling.retrain import Retrainer
+    from lending.ports import SystemClock
+
+    retrainer = Retrainer(_registry(args.registry), SystemClock(), max_age_days=args.max_age_days)
+    outcome = retrainer.run(args.family, force=args.force, dataset=args.dataset)
+    print(json.dumps(outcome.to_json(), indent=1))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lending", description=__doc__.splitlines()[0])
     top = parser.add_subparsers(dest="group", required=True)
@@ -133,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = models.add_subparsers(dest="command", required=True)
     for name in ("train", "evaluate"):
         p = sub.add_parser(name)
-        p.add_argument("--datasets", default="german,bloan,sba")
+        p.add_argument("--datasets", default="german,bloan,sba,credit_data,lending_club")
         p.add_argument("--reports", default=str(DEFAULT_REPORTS))
         p.add_argument("--registry", default=str(DEFAULT_REGISTRY), help="a directory or 'aws'")
     p = sub.add_parser("promote")
@@ -145,6 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("list")
     p.add_argument("--family", required=True)
     p.add_argument("--registry", default=str(DEFAULT_REGISTRY))
+    p = sub.add_parser("retrain")
+    p.add_argument("--family", required=True)
+    p.add_argument("--dataset", help="data set to train on (default: from the family name)")
+    p.add_argument("--force", action="store_true", help="retrain whatever the champion's age")
+    p.add_argument("--max-age-days", type=int, default=90)
+    p.add_argument("--registry", default=str(DEFAULT_REGISTRY))
     args = parser.parse_args(argv)
     if args.command == "train":
         return cmd_train(args, register=True)
@@ -152,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_train(args, register=False)
     if args.command == "promote":
         return cmd_promote(args)
+    if args.command == "retrain":
+        return cmd_retrain(args)
     return cmd_list(args)
 
 

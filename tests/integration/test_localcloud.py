@@ -134,6 +134,7 @@ def test_the_access_pattern_indexes_exist(cloud: LocalCloud) -> None:
         "byApplicant",
         "reviewQueue",
         "byIdHash",
+        "byDecidedDay",
     }
     assert {g["IndexName"] for g in loans["GlobalSecondaryIndexes"]} == {"dueDate"}
 

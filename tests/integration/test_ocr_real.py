@@ -125,3 +125,31 @@ def test_engine_rejects_truncated_jpeg(engine: CachingEngine) -> None:
     data = render_document(DocumentKind.ID_FRONT, make_identity(1, today=TODAY))
     with pytest.raises(UnreadableImage):
         engine.inner.read(data[: len(data) // 2])
+
+
+def test_harsh_licence_with_lost_labels_keeps_its_columns(engine: CachingEngine) -> None:
+    # This photo loses the '住' label: label parsing ran the address into the legal
+    # representative (a false mismatch); rectification onto the layout does not.
+    ident = make_identity(1004)
+    data = render_document(DocumentKind.BUSINESS_LICENCE, ident, noise="harsh", seed=4)
+    declared = DeclaredIdentity(
+        ident.name, ident.id_number, company_name=ident.company_name, credit_code=ident.credit_code
+    )
+    check = validate_documents({DocumentKind.BUSINESS_LICENCE: data}, declared, engine, TODAY)
+    assert check.extracted["legal_representative"] == ident.name
+    assert check.extracted["company_address"] == ident.company_address
+    assert {r.document for r in check.reasons} == {DocumentKind.ID_FRONT, DocumentKind.ID_BACK}
+
+
+def test_corpus_contradiction_is_suspicious_never_verified(engine: CachingEngine) -> None:
+    from tests.corpus import make_case
+
+    case = make_case("sex_contradiction", 31, "harsh")
+    kinds = (DocumentKind.ID_FRONT, DocumentKind.ID_BACK)
+    check = validate_documents(
+        {k: case.images[k] for k in kinds},
+        DeclaredIdentity(case.declared.name, case.declared.id_number),
+        engine,
+        TODAY,
+    )
+    assert check.outcome == "suspicious", [(r.document, r.field, r.code) for r in check.reasons]

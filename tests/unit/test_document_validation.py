@@ -286,3 +286,131 @@ def test_missing_required_field_is_unreadable() -> None:
     lines = [t for t in front(IDENT) if not t.text.startswith("性别")]
     outcome, codes = run(IDENT, front_lines=lines)
     assert outcome == "unreadable" and codes == {"not_found"}
+
+
+# --- rectification onto the known layouts (lending.documents.templates) ----------------
+
+
+def _photographed(lines: list[TextLine], angle: float = 7.0) -> list[TextLine]:
+    """The lines as a tilted, perspective-distorted photo would place them."""
+    import numpy as np
+
+    a = np.radians(angle)
+    h = np.array(
+        [[np.cos(a) * 0.8, -np.sin(a) * 0.8, 300.0], [np.sin(a) * 0.8, np.cos(a) * 0.8, 200.0],
+         [0.00004, 0.00003, 1.0]]
+    )  # fmt: skip
+
+    def warp(p: tuple[float, float]) -> tuple[float, float]:
+        x, y, w = h @ np.array([p[0], p[1], 1.0])
+        return float(x / w), float(y / w)
+
+    return [
+        TextLine(t.text, (warp(t.box[0]), warp(t.box[1]), warp(t.box[2]), warp(t.box[3])), t.score)
+        for t in lines
+    ]
+
+
+def _at(text: str, left: float, top: float, right: float, bottom: float) -> TextLine:
+    return TextLine(text, ((left, top), (right, top), (right, bottom), (left, bottom)), 0.99)
+
+
+def licence_as_read(i: SyntheticIdentity, *, lose: tuple[str, ...] = ()) -> list[TextLine]:
+    """A licence as the engine reads it: labels spaced out ('名 称') come back split."""
+    lines = [
+        _at("营业执照", 542, 213, 1079, 344),
+        _at("统一社会信用代码", 105, 297, 353, 338),
+        _at(i.credit_code, 107, 344, 517, 382),
+        _at("(副本)", 751, 344, 848, 393),
+        _at("名", 105, 448, 148, 488),
+        _at("称" + i.company_name, 207, 448, 583, 486),
+        _at("注册资本 100万元", 854, 446, 1148, 490),
+        _at("类", 103, 535, 148, 579),
+        _at("型", 209, 539, 252, 576),
+        _at(i.company_type[:16], 272, 539, 722, 576),
+        _at("成立日期", 854, 536, 1007, 580),
+        _at(f"{i.established:%Y年%m月%d日}", 1017, 539, 1254, 576),
+        _at("营业期限", 857, 627, 1005, 664),
+        _at("法定代表人" + i.name, 101, 669, 376, 716),
+        _at("住", 857, 719, 900, 757),
+        _at("所" + i.company_address[:16], 959, 719, 1454, 757),
+        _at("经营范围", 104, 766, 250, 803),
+        _at("登记机关", 1204, 951, 1357, 1004),
+    ]
+    return [t for t in lines if t.text not in lose and t.text[:1] not in lose]
+
+
+def test_licence_columns_survive_lost_labels_and_tilt() -> None:
+    # '住' and '称' lost: label parsing would run the address into the representative.
+    lines = _photographed(licence_as_read(IDENT, lose=("住", "称")))
+    fields = extract_fields(DocumentKind.BUSINESS_LICENCE, lines, TODAY).fields
+    values = {k: f.value for k, f in fields.items()}
+    assert values["legal_representative"] == IDENT.name
+    assert values["credit_code"] == IDENT.credit_code
+    assert values["established"] == IDENT.established.isoformat()
+    assert values["company_type"] == IDENT.company_type[:16]
+    assert "company_name" not in values  # its line was lost with the label: not guessed
+
+
+def test_split_label_characters_do_not_leak_into_values() -> None:
+    lines = _photographed(licence_as_read(IDENT), angle=-9.0)
+    values = {
+        k: f.value
+        for k, f in extract_fields(DocumentKind.BUSINESS_LICENCE, lines, TODAY).fields.items()
+    }
+    assert values["company_name"] == IDENT.company_name
+    assert values["company_address"] == IDENT.company_address[:16]
+    assert values["registered_capital"] == "100万元"
+
+
+def front_as_read(i: SyntheticIdentity, sex_value: bool = True) -> list[TextLine]:
+    b = i.birth_date
+    lines = [
+        _at("姓名", 56, 57, 134, 96),
+        _at(i.name, 148, 52, 237, 96),
+        _at("性别" + ("男" if i.sex == "M" else "女"), 55, 122, 198, 164),
+        _at("民族汉", 276, 122, 413, 163),
+        _at("出生", 58, 190, 128, 225),
+        _at(f"{b.year}年{b.month}月{b.day}日", 153, 188, 426, 227),
+        _at("住址", 58, 259, 129, 294),
+        _at(i.address[:11], 156, 258, 477, 294),
+        _at("公民身份号码", 60, 447, 243, 480),
+        _at(i.id_number, 291, 444, 755, 480),
+    ]
+    if not sex_value:
+        lines[2] = _at("性别", 55, 122, 134, 164)
+    return lines
+
+
+def test_missed_value_is_reread_from_its_place() -> None:
+    lines = _photographed(front_as_read(IDENT, sex_value=False))
+    asked: list[int] = []
+
+    def regions(quads: object) -> list[TextLine]:
+        assert isinstance(quads, list)
+        asked.append(len(quads))
+        return [TextLine("女" if IDENT.sex == "F" else "男", q, 0.97) for q in quads]
+
+    without = extract_fields(DocumentKind.ID_FRONT, lines, TODAY).fields
+    assert "sex" not in without
+    fields = extract_fields(DocumentKind.ID_FRONT, lines, TODAY, regions).fields
+    assert fields["sex"].value == IDENT.sex and asked == [1]
+    assert fields["address"].value == IDENT.address[:11]
+
+
+def test_low_confidence_reread_is_not_taken() -> None:
+    lines = _photographed(front_as_read(IDENT, sex_value=False))
+
+    def regions(quads: object) -> list[TextLine]:
+        assert isinstance(quads, list)
+        return [TextLine("女", q, 0.55) for q in quads]
+
+    assert "sex" not in extract_fields(DocumentKind.ID_FRONT, lines, TODAY, regions).fields
+
+
+def test_too_few_anchors_falls_back_to_labels() -> None:
+    from lending.documents.templates import TEMPLATES, fit
+
+    lines = [t for t in front(IDENT) if t.text in ("姓名", IDENT.name)]
+    assert fit(TEMPLATES[DocumentKind.ID_FRONT], lines) is None
+    assert extract_fields(DocumentKind.ID_FRONT, lines, TODAY).fields["name"].value == IDENT.name

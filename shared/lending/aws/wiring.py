@@ -274,7 +274,6 @@ def steps() -> OriginationSteps:
 @cache
 def sessions() -> SessionIssuer:
     from lending.auth import SessionIssuer
-    from lending.modelling.retrain import Retrainer
 
     return SessionIssuer(session_mac())
 

@@ -132,9 +132,7 @@ TEMPLATES: Final[dict[DocumentKind, Template]] = {
             Anchor(("登记机关",), (1204, 951, 1357, 1004), prefix_ok=False),
         ),
         bands=(
-            Band(
-                "company_name", (92, 440, 845, 532), 268, ("名称",), (268, 442, 845, 492)
-            ),
+            Band("company_name", (92, 440, 845, 532), 268, ("名称",), (268, 442, 845, 492)),
             Band("company_type", (92, 532, 845, 664), 268, ("类型",)),
             Band(
                 "legal_representative",
@@ -198,13 +196,19 @@ def fit(template: Template, lines: list[TextLine]) -> Rectified | None:
     d = np.array(dst, dtype=np.float64)
     w, h = template.size
     m: Matrix | None = None
-    spread = d.std(axis=0)
-    if len(src) >= 8 and spread[0] > 0.08 * w and spread[1] > 0.08 * h:
+    inliers = np.ones(len(src), dtype=bool)
+    if _surrounds(d, template):  # perspective only when the anchors surround the page
         found, mask = cv2.findHomography(s, d, cv2.RANSAC, 0.012 * w)
         if found is not None:
             m, inliers = np.asarray(found, dtype=np.float64), mask.ravel().astype(bool)
-    if m is None:  # too few or too collinear points for a homography: rotation + scale
-        found, mask = cv2.estimateAffinePartial2D(s, d, method=cv2.RANSAC)
+            if not _surrounds(d[inliers], template):
+                m = None
+    if m is None:
+        spread = d.std(axis=0)
+        if spread[0] > 0.08 * w and spread[1] > 0.08 * h:  # shear and scale per axis
+            found, mask = cv2.estimateAffine2D(s, d, method=cv2.RANSAC)
+        else:  # anchors nearly in a line: rotation and scale only
+            found, mask = cv2.estimateAffinePartial2D(s, d, method=cv2.RANSAC)
         if found is None:
             return None
         m = np.vstack([np.asarray(found, dtype=np.float64), [0.0, 0.0, 1.0]])
@@ -213,6 +217,14 @@ def fit(template: Template, lines: list[TextLine]) -> Rectified | None:
     if len(agreeing) < 3 or not _plausible(m, template):
         return None
     return Rectified(template, m, len(agreeing))
+
+
+def _surrounds(points: NDArray[np.float64], template: Template) -> bool:
+    """Anchor points in all four quadrants of the template: a homography is then
+    determined everywhere, not extrapolated from one side."""
+    cx, cy = template.size[0] / 2, template.size[1] / 2
+    quadrants = {(bool(x > cx), bool(y > cy)) for x, y in points}
+    return len(points) >= 8 and len(quadrants) == 4
 
 
 def _plausible(m: Matrix, template: Template) -> bool:

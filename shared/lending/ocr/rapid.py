@@ -63,6 +63,13 @@ class RapidOcrEngine:
                     )
         return self._engine
 
+    def warm(self) -> None:
+        """Load the detection and recognition models now (they load on first use
+        otherwise): call it at Lambda init, which runs at full CPU."""
+        rapid = self._rapid()
+        rapid._load_det_model()
+        rapid._load_rec_model()
+
     def _pixels(self, image: bytes) -> NDArray[np.uint8]:
         last = self._last
         if last is not None and (last[0] is image or last[0] == image):

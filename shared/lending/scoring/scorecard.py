@@ -7,8 +7,10 @@ training pipeline to floating-point noise; points are the business-facing scaled
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,15 +137,32 @@ class Scorecard:
         self.features = features
         self.scaling = scaling
         self.cutoffs = dict(cutoffs)
-        # Serving hot path: category -> bin dicts instead of scanning every bin's set.
+        # Serving hot path: category -> bin dicts instead of scanning every bin's set, and
+        # for numeric features with contiguous bins the split points for a bisect.
         self._lookup: tuple[dict[str, Bin], ...] = tuple(
             {c: b for b in f.bins for c in b.categories} for f in features
         )
+        self._splits: tuple[list[float] | None, ...] = tuple(_splits(f) for f in features)
+        # Each bin's adverse-action reason, built once (no string formatting per application).
+        self._reason: dict[tuple[str, str], tuple[int, ReasonCode]] = {}
+        for f in features:
+            for b in (*f.bins, f.missing):
+                loss = f.best_points - b.points
+                message = f"{f.description}: {b.label} (-{loss} points vs best)"
+                self._reason[(f.name, b.label)] = (loss, ReasonCode(f.code, f.name, message))
 
     def _bin(self, i: int, feature: Feature, value: str | int | float | None) -> Bin:
-        if feature.kind == "categorical" and value is not None and not isinstance(value, bool):
+        if value is None or isinstance(value, bool):
+            return feature.missing
+        if feature.kind == "categorical":
             return self._lookup[i].get(str(value), feature.missing)
-        return feature.bin_for(value)
+        splits = self._splits[i]
+        if splits is None:
+            return feature.bin_for(value)
+        number = _as_number(value)
+        if number is None:
+            return feature.missing
+        return feature.bins[bisect_right(splits, number)]
 
     def probability_of_default(self, features: Mapping[str, str | int | float | None]) -> float:
         """The PD alone (shadow scoring): no points, bins or reasons."""
@@ -187,35 +206,42 @@ class Scorecard:
         self, features: Mapping[str, str | int | float | None], *, max_reasons: int = 4
     ) -> ScoreResult:
         log_odds_bad = self.intercept
-        chosen: list[tuple[Feature, Bin]] = []
+        bins: dict[str, str] = {}
+        losses: list[tuple[int, str, ReasonCode]] = []
+        reason = self._reason
         for i, feature in enumerate(self.features):
             b = self._bin(i, feature, features.get(feature.name))
             log_odds_bad += feature.coefficient * b.woe
-            chosen.append((feature, b))
-        pd = _sigmoid(log_odds_bad)
-        points = round(self.scaling.offset - self.scaling.factor * log_odds_bad)
+            bins[feature.name] = b.label
+            loss, code = reason[(feature.name, b.label)]
+            if loss > 0:
+                losses.append((-loss, feature.name, code))
+        losses.sort(key=_rank)
         return ScoreResult(
-            probability_of_default=pd,
-            points=points,
-            reasons=_reasons(chosen, max_reasons),
-            bins={f.name: b.label for f, b in chosen},
+            probability_of_default=_sigmoid(log_odds_bad),
+            points=round(self.scaling.offset - self.scaling.factor * log_odds_bad),
+            reasons=[code for _, _, code in losses[:max_reasons]],
+            bins=bins,
         )
+
+
+def _rank(item: tuple[int, str, ReasonCode]) -> tuple[int, str]:
+    return item[0], item[1]  # most points lost first, then by feature name
+
+
+def _splits(feature: Feature) -> list[float] | None:
+    """Split points when the numeric bins tile the line in order (as training exports them):
+    bin i holds splits[i-1] <= x < splits[i]. None: use the general bin search."""
+    bins = feature.bins
+    if feature.kind != "numeric" or not bins or bins[0].lower is not None:
+        return None
+    if bins[-1].upper is not None:
+        return None
+    for a, b in itertools.pairwise(bins):
+        if a.upper is None or a.upper != b.lower:
+            return None
+    return [b.upper for b in bins[:-1] if b.upper is not None]
 
 
 def _is_num(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _reasons(chosen: list[tuple[Feature, Bin]], limit: int) -> list[ReasonCode]:
-    """Adverse-action reasons: features ranked by points lost against their best bin."""
-    losses = [(f.best_points - b.points, f, b) for f, b in chosen]
-    losses = [item for item in losses if item[0] > 0]
-    losses.sort(key=lambda item: (-item[0], item[1].name))
-    return [
-        ReasonCode(
-            code=f.code,
-            feature=f.name,
-            message=f"{f.description}: {b.label} (-{loss} points vs best)",
-        )
-        for loss, f, b in losses[:limit]
-    ]

@@ -79,7 +79,7 @@ def _tree_source(tree: Tree, out: list[str], depth: int) -> None:
         if tree.left[node] == -1:
             out.append(f"{pad}s += {tree.value[node]!r}")
             return
-        out.append(f"{pad}if x[{tree.feature[node]}] <= {tree.threshold[node]!r}:")
+        out.append(f"{pad}if x{tree.feature[node]} <= {tree.threshold[node]!r}:")
         emit(tree.left[node], indent + 1)
         out.append(f"{pad}else:")
         emit(tree.right[node], indent + 1)
@@ -87,10 +87,17 @@ def _tree_source(tree: Tree, out: list[str], depth: int) -> None:
     emit(0, depth)
 
 
-def compile_trees(trees: Sequence[Tree], start: float = 0.0) -> Callable[[Sequence[float]], float]:
+def compile_trees(
+    trees: Sequence[Tree], start: float = 0.0, n_features: int | None = None
+) -> Callable[[Sequence[float]], float]:
     """One function adding every tree's leaf value to ``start`` in index order, as
-    scikit-learn accumulates them (so the float sums are bit-identical)."""
-    lines = ["def _ensemble(x):", f"    s = {start!r}"]
+    scikit-learn accumulates them (so the float sums are bit-identical). The row is unpacked
+    into locals once, so each split is a local compare rather than an index lookup."""
+    width = n_features
+    if width is None:
+        width = 1 + max((f for t in trees for f in t.feature), default=0)
+    names = ", ".join(f"x{i}" for i in range(width))
+    lines = ["def _ensemble(x):", f"    {names}, = x", f"    s = {start!r}"]
     for tree in trees:
         _tree_source(tree, lines, 1)
     lines.append("    return s")
@@ -116,7 +123,9 @@ class TreeEnsemble:
         self.trees = trees
         self.init_raw = init_raw
         # RF: mean of leaf P(bad). GB: sigmoid(init + sum of leaf steps, pre-scaled by the rate).
-        self._sum = compile_trees(trees, 0.0 if kind == "random-forest" else init_raw)
+        self._sum = compile_trees(
+            trees, 0.0 if kind == "random-forest" else init_raw, n_features=len(features)
+        )
 
     @classmethod
     def load(cls, source: str | Path | Mapping[str, Any]) -> TreeEnsemble:
