@@ -25,9 +25,11 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +46,8 @@ from lending.documents.validate import (  # noqa: E402
     validate_documents,
 )
 from lending.ocr.ports import OcrEngine, Quad, RegionReader, TextLine, UnreadableImage  # noqa: E402
-from tests.corpus import NOISES, TODAY, Case, cases  # noqa: E402
+from tests.corpus import NOISES, TODAY, Case, load_case  # noqa: E402
+from tests.corpus.__main__ import main as write_corpus  # noqa: E402
 
 _SEVERITY: dict[str, int] = {"verified": 0, "unreadable": 1, "mismatch": 2, "suspicious": 3}
 
@@ -156,13 +159,15 @@ def run_case(engine: OcrEngine, case: Case) -> tuple[dict[str, Any], list[dict[s
     return summary, docs
 
 
-def worker(engine_name: str, n: int, invalid: int, noises: tuple[str, ...]) -> dict[str, Any]:
+def worker(engine_name: str, corpus: Path) -> dict[str, Any]:
+    """Cases are read from disk one at a time, so peak RSS is the engine's plus one
+    application's images, not the renderer's."""
     engine, why = make_engine(engine_name)
     if engine is None:
         return {"engine": engine_name, "skipped": why}
     summaries, docs = [], []
-    for case in cases(n, noises=cast(Any, noises), invalid=invalid):
-        summary, case_docs = run_case(engine, case)
+    for entry in json.loads((corpus / "index.json").read_text()):
+        summary, case_docs = run_case(engine, load_case(corpus / entry["case_id"]))
         summaries.append(summary)
         docs += case_docs
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB (Linux)
@@ -265,16 +270,31 @@ def main() -> None:
     parser.add_argument("--noise", default=",".join(NOISES))
     parser.add_argument("--engines", default="rapid,paddle")
     parser.add_argument("--out", type=Path, default=REPORT)
+    parser.add_argument("--corpus", type=Path, help="a corpus already written (else a fresh one)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--cold", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    noises = tuple(args.noise.split(","))
     if args.worker:
-        print(json.dumps(worker(args.worker, args.n, args.invalid, noises)))
+        print(json.dumps(worker(args.worker, args.corpus)))
         return
     if args.cold:
         print(json.dumps(cold_start(args.cold)))
         return
+    corpus = args.corpus
+    if corpus is None:  # rendered here, outside the timed and measured worker
+        corpus = Path(tempfile.mkdtemp(prefix="ocr-corpus-"))
+        write_corpus(
+            [
+                "--out",
+                str(corpus),
+                "--n",
+                str(args.n),
+                "--invalid",
+                str(args.invalid),
+                "--noise",
+                args.noise,
+            ]
+        )
     load_before = os.getloadavg()
     report: dict[str, Any] = {
         "today": TODAY.isoformat(),
@@ -288,18 +308,7 @@ def main() -> None:
             report["engines"][name] = {"skipped": colds[0]["skipped"]}
             print(f"\n== {name}: skipped ({colds[0]['skipped']})")
             continue
-        result = _subprocess(
-            [
-                "--worker",
-                name,
-                "--n",
-                str(args.n),
-                "--invalid",
-                str(args.invalid),
-                "--noise",
-                args.noise,
-            ]
-        )
+        result = _subprocess(["--worker", name, "--corpus", str(corpus)])
         engine_report = {
             "peak_rss_mb": round(result["peak_rss_mb"], 1),
             "cold_start_ms": statistics.median(c["cold_start_ms"] for c in colds),
@@ -309,6 +318,8 @@ def main() -> None:
         report["engines"][name] = engine_report
         print_table(name, engine_report)
     report["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    if args.corpus is None:
+        shutil.rmtree(corpus, ignore_errors=True)
     print(f"\nload average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2))

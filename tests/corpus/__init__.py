@@ -26,11 +26,13 @@ Variants:
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from io import BytesIO
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind
@@ -273,3 +275,20 @@ def file_suffix(data: bytes) -> str:
     if data.startswith(b"%PDF"):
         return ".pdf"
     return ".bin"
+
+
+def load_case(folder: Path) -> Case:
+    """A case written by ``python -m tests.corpus`` (truth.json and its files)."""
+    truth = json.loads((folder / "truth.json").read_text())
+    return Case(
+        case_id=truth["case_id"],
+        variant=truth["variant"],
+        noise=truth["noise"],
+        seed=truth["seed"],
+        images={DocumentKind(k): (folder / f).read_bytes() for k, f in truth["files"].items()},
+        declared=DeclaredIdentity(**truth["declared"]),
+        outcome=truth["outcome"],
+        documents={DocumentKind(k): v for k, v in truth["documents"].items()},
+        fields={DocumentKind(k): v for k, v in truth["fields"].items()},
+        reasons=frozenset(truth["reasons"]),
+    )

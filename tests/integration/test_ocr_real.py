@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from io import BytesIO
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from lending.documents.kinds import DocumentKind
 from lending.documents.validate import DeclaredIdentity, validate_documents
-from lending.ocr.ports import TextLine, UnreadableImage
+from lending.ocr.ports import Quad, TextLine, UnreadableImage
 from lending.sandbox import SyntheticIdentity, make_identity
 from lending.sandbox.fonts import FontNotFound, cjk_font_path
 
@@ -37,6 +38,9 @@ class CachingEngine:
         if image not in self.cache:
             self.cache[image] = self.inner.read(image)
         return self.cache[image]
+
+    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        return self.inner.read_regions(image, quads)
 
 
 @pytest.fixture(scope="module")

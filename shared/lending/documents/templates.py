@@ -37,6 +37,7 @@ Matrix = NDArray[np.float64]
 MatchKind = Literal["full", "prefix"]
 
 _ID_SHAPE_DIGITS: Final = frozenset("0123456789X")
+_MAX_STRETCH: Final = 1.3  # anisotropy a document photo can show (perspective, tilt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +207,13 @@ def fit(template: Template, lines: list[TextLine]) -> Rectified | None:
     if m is None:
         spread = d.std(axis=0)
         if spread[0] > 0.08 * w and spread[1] > 0.08 * h:  # shear and scale per axis
-            found, mask = cv2.estimateAffine2D(s, d, method=cv2.RANSAC)
+            found, mask = cv2.estimateAffine2D(
+                s, d, method=cv2.RANSAC, ransacReprojThreshold=0.012 * w
+            )
         else:  # anchors nearly in a line: rotation and scale only
-            found, mask = cv2.estimateAffinePartial2D(s, d, method=cv2.RANSAC)
+            found, mask = cv2.estimateAffinePartial2D(
+                s, d, method=cv2.RANSAC, ransacReprojThreshold=0.012 * w
+            )
         if found is None:
             return None
         m = np.vstack([np.asarray(found, dtype=np.float64), [0.0, 0.0, 1.0]])
@@ -239,6 +244,15 @@ def _plausible(m: Matrix, template: Template) -> bool:
         a, b, c = quad[i], quad[(i + 1) % 4], quad[(i + 2) % 4]
         signs.append(np.cross(b - a, c - b) > 0)
     if len(set(signs)) != 1:
+        return False
+    # A photo of a flat document is locally a rotation and a scale: at the centre the
+    # map must not stretch one direction much more than the other (a fit on anchors
+    # that all lie on one edge can shear wildly and still agree with them).
+    cx, cy = template.size[0] / 2, template.size[1] / 2
+    probe = _apply(inv, np.array([(cx, cy), (cx + 10, cy), (cx, cy + 10)], dtype=np.float64))
+    jacobian = np.column_stack([probe[1] - probe[0], probe[2] - probe[0]])
+    stretch = np.linalg.svd(jacobian, compute_uv=False)
+    if stretch[1] <= 0 or stretch[0] / stretch[1] > _MAX_STRETCH:
         return False
     sides = [float(np.linalg.norm(quad[i] - quad[(i + 1) % 4])) for i in range(4)]
     return min(sides[0], sides[2]) > 0.6 * max(sides[0], sides[2]) and min(
