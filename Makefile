@@ -15,7 +15,7 @@ help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
 	@echo "make serve   the local cloud with the API on 127.0.0.1 until Ctrl-C"
 	@echo "make test    lint (ruff, mypy, cfn-lint, sam validate --lint, statelint) + tests"
-	@echo "make bench   benchmarks; figures printed and written under reports/"
+	@echo "make bench   every benchmark below, plus the scoring step; figures under reports/"
 	@echo "make bench-ocr  OCR engines side by side over the corpus → reports/ocr.json"
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
@@ -66,9 +66,8 @@ unit: bootstrap
 test: bootstrap lint
 	$(PY) -m pytest -q
 
-bench: bootstrap
+bench: bench-models bench-ocr
 	$(PY) bench/bench_scoring.py
-	$(PY) bench/ocr_quick.py --n 5
 
 bench-ocr: bootstrap
 	$(PY) bench/bench_ocr.py --n 20

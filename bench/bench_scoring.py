@@ -5,9 +5,11 @@ Run: python bench/bench_scoring.py  -- single-threaded, a few seconds, no assert
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from lending.sandbox.providers import (
     CreditBureau,
@@ -23,6 +25,7 @@ from lending.scoring.profile import clean_and_merge, features_for_model
 from lending.scoring.scorecard import Scorecard
 
 REPEATS = 5
+REPORT = Path(__file__).resolve().parents[1] / "reports" / "scoring-bench.json"
 
 
 def per_call_us(fn: Callable[[], object], calls: int) -> float:
@@ -71,12 +74,22 @@ def main() -> None:
                 judicial_blacklisted=profile.judicial_blacklisted,
             )
 
-    print(f"artefact load: {load_ms:.1f} ms (once per Lambda cold start)")
-    print(f"Scorecard.score: {per_call_us(score_only, len(rows)):.1f} us/application")
+    figures = {
+        "artefact_load_ms": round(load_ms, 2),
+        "scorecard_score_us": round(per_call_us(score_only, len(rows)), 2),
+        "scoring_step_us": round(per_call_us(full_step, len(fetched)), 2),
+        "applications": len(fetched),
+        "repeats": REPEATS,
+    }
+    print(f"artefact load: {figures['artefact_load_ms']:.1f} ms (once per Lambda cold start)")
+    print(f"Scorecard.score: {figures['scorecard_score_us']:.1f} us/application")
     print(
         "merge + features + score + line + price + decide: "
-        f"{per_call_us(full_step, len(fetched)):.1f} us/application"
+        f"{figures['scoring_step_us']:.1f} us/application"
     )
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(figures, indent=2))
+    print(f"wrote {REPORT}")
 
 
 if __name__ == "__main__":

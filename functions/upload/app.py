@@ -1,4 +1,5 @@
-"""S3 object-created events of the documents bucket: record each uploaded document."""
+"""Documents: record each upload (S3 object-created events), and hold the state machine's
+wait for a re-upload (.waitForTaskToken) when a document could not be read."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from lending.aws.observability import logger
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("action") == "await_reupload":
+        wiring.steps().await_reupload(event["application_id"], event["task_token"])
+        logger.info("re-upload requested", extra={"application_id": event["application_id"]})
+        return {"awaiting": event["application_id"]}
     service = wiring.application_service()
     recorded = 0
     for record in event.get("Records", []):

@@ -60,6 +60,7 @@ class Timeouts:
     review: int = 3 * 24 * 3600
     offer: int = 7 * 24 * 3600
     funding: int = 24 * 3600
+    reupload: int = 3 * 24 * 3600
 
 
 @dataclass

@@ -7,6 +7,7 @@ if any application is left stuck.
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import sys
@@ -18,10 +19,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from infra.localcloud.cloud import ROOT, LocalCloud
 from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
+from lending.documents.kinds import DocumentKind
 from lending.identity.checks import birth_date_of
 from lending.sandbox.casting import rows_in_band
+from lending.sandbox.documents import render_document
 from lending.sandbox.identities import SyntheticIdentity, make_identity
 from lending.scoring.profile import Application as ScoringApplication
 from lending.scoring.scorecard import Scorecard
@@ -46,6 +51,7 @@ class Case:
     noise: str = "clean"
     double_submit: bool = False
     redeliver: bool = False
+    reupload: bool = False  # first uploads a blank photo of the ID card front
     applicant: Applicant | None = None
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -70,8 +76,16 @@ def cast() -> list[Case]:
         Case("offer refused", "withdrawn", accept_offer=False),
         Case("business declined", "declined", product_id="business-operating", band="decline"),
         Case("consumer approved #6", "disbursed"),
+        Case("unreadable ID -> re-upload", "disbursed", reupload=True),
     ]
     return cases
+
+
+def blank_photo() -> bytes:
+    """A photo of nothing: a valid JPEG from which no field can be read."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1000, 630), (236, 236, 230)).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
 
 
 def identities(count: int) -> list[SyntheticIdentity]:
@@ -124,6 +138,13 @@ def run_case(case: Case, n: int, delay: float = 0.0) -> None:
     a.sign_in()
     a.apply()
     a.upload_documents(seed=n)
+    if case.reupload:
+        a.upload("id_front", blank_photo(), "image/jpeg")
+        a.submit()
+        a.wait_for("awaiting_documents", timeout=150)
+        a.upload(
+            "id_front", render_document(DocumentKind.ID_FRONT, a.identity, seed=n), "image/jpeg"
+        )
     if case.double_submit:
         with ThreadPoolExecutor(2) as pool:
             replies = list(pool.map(lambda _: a.submit(), range(2)))

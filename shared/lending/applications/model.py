@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 class Status(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    AWAITING_DOCUMENTS = "awaiting_documents"  # a document was unreadable: upload it again
     VALIDATING_DOCUMENTS = "validating_documents"
     COLLECTING_DATA = "collecting_data"
     SCORING = "scoring"
@@ -28,6 +29,9 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
 
+
+# Unreadable documents may be uploaded again this many times in all, then a person looks.
+MAX_DOCUMENT_ATTEMPTS = 3
 
 TERMINAL = frozenset({Status.DISBURSED, Status.DECLINED, Status.WITHDRAWN, Status.FAILED})
 
@@ -146,6 +150,7 @@ class Application(BaseModel):
     credit_code_hash: str | None = None
     documents: dict[str, DocumentRef] = {}
     ocr_outcome: str | None = None
+    document_attempts: int = 0
     ocr_reasons: list[Reason] = []
     sources: dict[str, str] = {}  # source name -> "ok" | "unavailable"
     decision: Decision | None = None

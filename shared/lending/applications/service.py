@@ -159,8 +159,11 @@ class ApplicationService:
             raise InvalidRequest(
                 f"documents must be at most {MAX_DOCUMENT_BYTES} bytes", "too_large"
             )
-        if app.status is not Status.DRAFT:
-            raise Conflict("documents can only change before submission", "not_draft")
+        if app.status not in (Status.DRAFT, Status.AWAITING_DOCUMENTS):
+            raise Conflict(
+                "documents can only change before submission or when asked for again",
+                "not_draft",
+            )
         key = document_key(app.id, doc_kind.value)
         upload = self.documents.presign_upload(key, content_type, size, UPLOAD_URL_SECONDS)
         return {"kind": doc_kind.value, "key": key, "expires_in": UPLOAD_URL_SECONDS, **upload}
@@ -179,6 +182,8 @@ class ApplicationService:
     def submit(self, principal: Principal, application_id: str) -> Application:
         app = self.get_for(principal, application_id)
         require(principal, Role.APPLICANT)
+        if app.status is Status.AWAITING_DOCUMENTS:
+            return self._resubmit(app)
         if app.status is Status.DRAFT:
             required = _required_documents(app.product_id)
             have = self.repo.documents(app.id)
@@ -200,6 +205,36 @@ class ApplicationService:
         if app.status is Status.SUBMITTED:
             # Starting is idempotent by execution name, so a repeated submit starts nothing new.
             self.workflow.start(app.id)
+        return app
+
+    def _resubmit(self, app: Application) -> Application:
+        """New uploads after an unreadable document: validate them again."""
+        token = app.tokens.get("reupload")
+        have = self.repo.documents(app.id)
+        required = _required_documents(app.product_id)
+
+        def apply(current: Application) -> Event:
+            if current.status is not Status.AWAITING_DOCUMENTS:
+                raise Conflict("the documents were already resubmitted", "not_awaiting")
+            current.status = Status.SUBMITTED
+            current.ocr_outcome = None
+            current.ocr_reasons = []
+            current.documents = {k: have[k] for k in required if k in have}
+            current.tokens.pop("reupload", None)
+            return Event(type="documents_resubmitted", at=self.clock.now())
+
+        try:
+            resubmitted = self.mutate(app.id, apply)
+        except Conflict:
+            return self._reload(app.id)  # a concurrent resubmit won: one resume is enough
+        if token:
+            self.workflow.succeed(token, {"resubmitted": True})
+        return resubmitted
+
+    def _reload(self, application_id: str) -> Application:
+        app = self.repo.get(application_id)
+        if app is None:
+            raise NotFound("no such application")
         return app
 
     def review_queue(self, principal: Principal) -> list[Application]:
@@ -299,6 +334,8 @@ def progress(app: Application) -> list[dict[str, str]]:
         current = PROGRESS_STEPS.index(app.status)
     elif app.status is Status.IN_REVIEW:
         current = PROGRESS_STEPS.index(Status.SCORING)
+    elif app.status is Status.AWAITING_DOCUMENTS:
+        current = PROGRESS_STEPS.index(Status.VALIDATING_DOCUMENTS)
     else:
         current = -1
     steps = []

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from lending.applications.model import (
+    MAX_DOCUMENT_ATTEMPTS,
     ApplicantDetails,
     Application,
     ContractRecord,
@@ -93,6 +94,15 @@ def _report_from_json(raw: bytes) -> SourceReport:
     )
 
 
+def _ocr_result(app: Application) -> dict[str, Any]:
+    """What the state machine branches on: the outcome, and whether a re-upload may fix it."""
+    return {
+        "outcome": app.ocr_outcome,
+        "reupload_allowed": app.ocr_outcome == "unreadable"
+        and app.document_attempts < MAX_DOCUMENT_ATTEMPTS,
+    }
+
+
 def _schedule(offer: Offer, disbursed_on: date) -> Schedule:
     """The repayment plan of an offer: the contract shows it, the booked loan keeps it."""
     return build_schedule(
@@ -141,7 +151,7 @@ class OriginationSteps:
     def validate_documents(self, application_id: str) -> dict[str, Any]:
         app = self._load(application_id)
         if app.ocr_outcome is not None:
-            return {"outcome": app.ocr_outcome}
+            return _ocr_result(app)
         if app.status is Status.SUBMITTED:
             app.status = Status.VALIDATING_DOCUMENTS
             app = self._save(app, "documents_validation_started")
@@ -160,15 +170,29 @@ class OriginationSteps:
         )
         check = validate_documents(images, declared, self.ocr, self.clock.now().date())
         app.ocr_outcome = check.outcome
+        app.document_attempts += 1
         app.ocr_reasons = [
             Reason(code=r.code, message=f"{r.document}: {r.message}") for r in check.reasons
         ]
         if check.outcome == "verified":
             app.status = Status.COLLECTING_DATA
-        self._save(
-            app, "documents_checked", outcome=check.outcome, reasons=[r.code for r in check.reasons]
+        app = self._save(
+            app,
+            "documents_checked",
+            outcome=check.outcome,
+            reasons=[r.code for r in check.reasons],
+            attempt=app.document_attempts,
         )
-        return {"outcome": check.outcome}
+        return _ocr_result(app)
+
+    def await_reupload(self, application_id: str, token: str) -> None:
+        """Hold the wait's token: the applicant's next submit resumes the execution."""
+        app = self._load(application_id)
+        if app.terminal:
+            return
+        app.tokens["reupload"] = token
+        app.status = Status.AWAITING_DOCUMENTS
+        self._save(app, "reupload_requested", attempt=app.document_attempts)
 
     # -- 3. data collection --------------------------------------------------------------
 
@@ -523,6 +547,7 @@ class OriginationSteps:
         messages = {
             "offer_refused": "the applicant refused the offer",
             "offer_expired": "the offer expired unanswered",
+            "documents_not_resubmitted": "unreadable documents were not uploaded again in time",
             "funding": "no funder could pay out this loan",
             "technical": "a processing step failed after its retries",
         }

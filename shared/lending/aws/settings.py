@@ -45,12 +45,14 @@ class Settings(BaseSettings):
     review_timeout_seconds: int = 3 * 24 * 3600
     offer_timeout_seconds: int = 7 * 24 * 3600
     funding_timeout_seconds: int = 24 * 3600
+    reupload_timeout_seconds: int = 3 * 24 * 3600
 
     def timeouts(self) -> dict[str, int]:
         return {
             "review": self.review_timeout_seconds,
             "offer": self.offer_timeout_seconds,
             "funding": self.funding_timeout_seconds,
+            "reupload": self.reupload_timeout_seconds,
         }
 
 
