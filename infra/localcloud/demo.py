@@ -32,7 +32,7 @@ from lending.scoring.profile import Application as ScoringApplication
 from lending.scoring.scorecard import Scorecard
 
 REPORT = ROOT / "reports" / "demo.json"
-ARRIVAL_SECONDS = 2.0
+ARRIVAL_SECONDS = 3.0
 
 
 @dataclass
