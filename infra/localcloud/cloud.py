@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ class LocalCloud:
             clock = ControllableClock()
             _wire(clock)
             _seed_funders()
+            _seed_models()
             api_port = free_port()
             api_server = _serve_api(api_port)
             cloud = cls(
@@ -233,6 +234,26 @@ def _seed_funders() -> None:
     repo = wiring.funders()
     for funder in SANDBOX_FUNDERS:
         repo.put(funder)
+
+
+def _seed_models() -> None:
+    """Register the packaged admission scorecard as the champion, as a first deployment
+    does; the score step then loads it from the registry (S3 + table), checksum-checked."""
+    from lending.aws import wiring
+    from lending.scoring.registry import ModelRecord, sha256_hex
+    from lending.scoring.scorecard import DEFAULT_ARTEFACT, Scorecard
+
+    blob = Path(DEFAULT_ARTEFACT).read_bytes()
+    card = Scorecard.load()
+    record = ModelRecord(
+        family=wiring.config().admission_family,
+        version=card.version,
+        algorithm="scorecard",
+        role="champion",
+        sha256=sha256_hex(blob),
+        created_at=datetime.now(UTC).isoformat(),
+    )
+    wiring.model_registry().register(record, blob)
 
 
 def _serve_api(port: int) -> Any:
