@@ -153,9 +153,15 @@ def sandbox_application(subject: Subject, rows: tuple[GermanRow, ...] | None = N
 class _Provider:
     name: str = "provider"
 
-    def __init__(self, faults: FaultSwitch | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        faults: FaultSwitch | None = None,
+        clock: Clock | None = None,
+        directory: Directory | None = None,
+    ) -> None:
         self.faults: FaultSwitch = faults or NoFaults()
         self.clock: Clock = clock or SystemClock()
+        self.directory = directory  # sandbox test accounts; None outside demos and tests
 
     def _report(self, fields: dict[str, FieldValue], complete: bool = True) -> SourceReport:
         return SourceReport(self.name, self.clock.now(), fields, complete)
@@ -178,9 +184,8 @@ class CreditBureau(_Provider):
         thin_file_rate: float = 0.0,
         directory: Directory | None = None,
     ) -> None:
-        super().__init__(faults, clock)
+        super().__init__(faults, clock, directory)
         self.rows = rows or load_german_rows()
-        self.directory = directory
         self.thin_file_rate = thin_file_rate  # share of subjects with a partial report
 
     def fetch(self, subject: Subject) -> SourceReport:
@@ -198,15 +203,6 @@ class BusinessRegistry(_Provider):
     """Enterprise registration (工商登记): status and age of the company."""
 
     name = "business_registry"
-
-    def __init__(
-        self,
-        faults: FaultSwitch | None = None,
-        clock: Clock | None = None,
-        directory: Directory | None = None,
-    ) -> None:
-        super().__init__(faults, clock)
-        self.directory = directory
 
     def fetch(self, subject: Subject) -> SourceReport:
         self._check_up()
@@ -243,15 +239,6 @@ class JudicialRecords(_Provider):
 
     name = "judicial_records"
     DISHONEST_RATE = 0.02
-
-    def __init__(
-        self,
-        faults: FaultSwitch | None = None,
-        clock: Clock | None = None,
-        directory: Directory | None = None,
-    ) -> None:
-        super().__init__(faults, clock)
-        self.directory = directory
 
     def fetch(self, subject: Subject) -> SourceReport:
         self._check_up()
