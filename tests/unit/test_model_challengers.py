@@ -81,6 +81,42 @@ def test_bloan_trees_match_sklearn_with_missing_income(build: Any) -> None:
     assert np.max(np.abs(got - model.predict_proba(X)[:, 1])) <= TOL
 
 
+@needs["bloan"]
+def test_bloan_scorecard_settings_parity_and_shapes() -> None:
+    from datetime import UTC, datetime
+
+    from lending.scoring import train as sc
+    from lending.scoring.decision import DecisionPolicy
+
+    spec = DATASETS["bloan"]
+    assert spec.scorecard != sc.GERMAN_SETTINGS
+    assert DATASETS["german"].scorecard == sc.GERMAN_SETTINGS
+    frame = spec.load()
+    X, y = frame.X.iloc[:4000], frame.y[:4000]
+    model = sc.build_pipeline(spec.features, spec.scorecard).fit(X, y)
+    lr = model.named_steps["lr"]
+    assert isinstance(lr, sc.InnerCVLogisticRegression)
+    assert lr.C_ in spec.scorecard.C_grid
+    for fb in model.named_steps["woe"].all_bins_:
+        assert min(n_g + n_b for n_g, n_b in zip(fb.goods, fb.bads, strict=True)) >= 0.02 * 3999
+        if fb.spec.kind == "numeric" and fb.spec.name not in spec.scorecard.non_monotone:
+            steps = np.diff([b / (g + b) for g, b in zip(fb.goods, fb.bads, strict=True)])
+            assert (steps >= 0).all() or (steps <= 0).all(), fb.spec.name
+    art = sc.export_artefact(
+        model,
+        metrics={},
+        policy=DecisionPolicy(0.05, 0.2),
+        tradeoffs=[{"approve_pd_below": 0.05}],
+        dataset={},
+        trained_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    assert art["model"]["C"] == lr.C_
+    assert art["model"]["non_monotone"] == ["debrate"]
+    card = Scorecard.load(json.loads(json.dumps(art)))
+    got = np.array([card.score(r).probability_of_default for r in X.to_dict("records")])
+    assert np.max(np.abs(got - model.predict_proba(X)[:, 1])) <= TOL
+
+
 @needs["german"]
 def test_missing_and_unseen_take_the_riskiest_fill() -> None:
     _, _, served = _fit("german", build_boosting)

@@ -82,7 +82,7 @@ class DatasetRun:
 
 def builders(spec: DatasetSpec, n_rows: int) -> dict[str, Callable[[], Pipeline]]:
     return {
-        "scorecard": lambda: sc.build_pipeline(spec.features),
+        "scorecard": lambda: sc.build_pipeline(spec.features, spec.scorecard),
         "random-forest": lambda: build_forest(spec.features, n_rows=n_rows),
         "gradient-boosting": lambda: build_boosting(spec.features, n_rows=n_rows),
     }

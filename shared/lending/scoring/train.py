@@ -19,7 +19,7 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold
@@ -39,12 +39,35 @@ MIN_BIN_FRAC = 0.05  # every bin holds >= 5% of rows so WOE is stable
 MAX_BINS = 6
 MIN_IV = 0.02  # below this a feature is noise (standard scorecard practice)
 C_REG = 1.0
+N_PREBINS = 20  # numeric features start from (up to) this many quantile atoms
 MIN_AUTOMATION = 0.80  # share of decisions that must be automated
 # Aim a little higher: the final model's PDs shift slightly against the fold models'.
 AIM_AUTOMATION = 0.82
 TARGET_APPROVED_BAD_RATE = 0.12  # risk appetite for auto-approvals (German base rate is 30%)
 
 Kind = Literal["numeric", "categorical"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardSettings:
+    """Binning and regularisation of one data set's scorecard (defaults: the German card).
+
+    `non_monotone` names numeric features whose bad rate may rise and fall across bins (a
+    genuine U shape); every other numeric feature is forced monotone. A non-empty `C_grid`
+    picks the L2 strength by an inner stratified CV (AUC) on the training rows alone,
+    instead of the fixed `C`.
+    """
+
+    min_bin_frac: float = MIN_BIN_FRAC
+    max_bins: int = MAX_BINS
+    min_iv: float = MIN_IV
+    C: float = C_REG
+    n_prebins: int = N_PREBINS
+    non_monotone: tuple[str, ...] = ()
+    C_grid: tuple[float, ...] = ()
+
+
+GERMAN_SETTINGS = ScorecardSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +216,14 @@ def _woe_iv(fb: FittedBins) -> None:
 
 
 def fit_bins(
-    spec: FeatureSpec, x: pd.Series, y: np.ndarray, *, min_bin_frac: float, max_bins: int
+    spec: FeatureSpec,
+    x: pd.Series,
+    y: np.ndarray,
+    *,
+    min_bin_frac: float,
+    max_bins: int,
+    n_prebins: int = N_PREBINS,
+    monotone: bool = True,
 ) -> FittedBins:
     min_count = math.ceil(min_bin_frac * len(y))
     fb = FittedBins(spec)
@@ -204,12 +234,14 @@ def fit_bins(
         if nan.sum() >= min_count and min(int((y[nan] == 0).sum()), int(y[nan].sum())) > 0:
             observed_missing = (int((y[nan] == 0).sum()), int(y[nan].sum()))
         values, y = values[~nan], y[~nan]
-        quantiles = np.quantile(values, np.linspace(0, 1, 21)[1:-1], method="higher")
+        quantiles = np.quantile(values, np.linspace(0, 1, n_prebins + 1)[1:-1], method="higher")
         cand = [float(s) for s in np.unique(quantiles) if s > values.min()]
         atom = np.searchsorted(np.array(cand), values, side="right")
         goods = [int(((atom == i) & (y == 0)).sum()) for i in range(len(cand) + 1)]
         bads = [int(((atom == i) & (y == 1)).sum()) for i in range(len(cand) + 1)]
-        groups = merge_ordered(goods, bads, min_count=min_count, max_bins=max_bins, monotone=True)
+        groups = merge_ordered(
+            goods, bads, min_count=min_count, max_bins=max_bins, monotone=monotone
+        )
         # A bin [i..j] ends at atom j, whose upper edge is cand[j].
         fb.splits = [cand[grp[-1]] for grp in groups[:-1]]
     else:
@@ -250,16 +282,29 @@ class WoeBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         min_bin_frac: float = MIN_BIN_FRAC,
         max_bins: int = MAX_BINS,
         min_iv: float = MIN_IV,
+        *,
+        n_prebins: int = N_PREBINS,
+        non_monotone: tuple[str, ...] = (),
     ) -> None:
         self.features = features
         self.min_bin_frac = min_bin_frac
         self.max_bins = max_bins
         self.min_iv = min_iv
+        self.n_prebins = n_prebins
+        self.non_monotone = non_monotone
 
     def fit(self, X: pd.DataFrame, y: Any) -> Self:
         target = np.asarray(y, dtype=int)
         fitted = [
-            fit_bins(s, X[s.name], target, min_bin_frac=self.min_bin_frac, max_bins=self.max_bins)
+            fit_bins(
+                s,
+                X[s.name],
+                target,
+                min_bin_frac=self.min_bin_frac,
+                max_bins=self.max_bins,
+                n_prebins=self.n_prebins,
+                monotone=s.name not in self.non_monotone,
+            )
             for s in self.features
         ]
         self.all_bins_ = fitted
@@ -281,13 +326,73 @@ class WoeBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return np.array([lookup.get(str(v), fb.missing_woe) for v in x], dtype=float)
 
 
-def build_pipeline(features: tuple[FeatureSpec, ...] = CANDIDATES) -> Pipeline:
-    return Pipeline(
-        [
-            ("woe", WoeBinner(features)),
-            ("lr", LogisticRegression(C=C_REG, solver="lbfgs", max_iter=2000, tol=1e-10)),
-        ]
+def build_pipeline(
+    features: tuple[FeatureSpec, ...] = CANDIDATES,
+    settings: ScorecardSettings = GERMAN_SETTINGS,
+) -> Pipeline:
+    binner = WoeBinner(
+        features,
+        min_bin_frac=settings.min_bin_frac,
+        max_bins=settings.max_bins,
+        min_iv=settings.min_iv,
+        n_prebins=settings.n_prebins,
+        non_monotone=settings.non_monotone,
     )
+    lr: LogisticRegression | InnerCVLogisticRegression
+    if settings.C_grid:
+        lr = InnerCVLogisticRegression(C_grid=settings.C_grid)
+    else:
+        lr = _logit(settings.C)
+    return Pipeline([("woe", binner), ("lr", lr)])
+
+
+def _logit(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, solver="lbfgs", max_iter=2000, tol=1e-10)
+
+
+class InnerCVLogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """L2 logistic regression whose C is picked by seeded stratified inner CV (mean AUC) on
+    the rows it is fitted on, then refitted on all of them. Ties go to the smaller C (the
+    stronger penalty). Exposes coef_/intercept_ like LogisticRegression for the export."""
+
+    def __init__(self, C_grid: tuple[float, ...] = (C_REG,), n_splits: int = N_SPLITS) -> None:
+        self.C_grid = C_grid
+        self.n_splits = n_splits
+
+    def fit(self, X: np.ndarray, y: Any) -> Self:
+        target = np.asarray(y, dtype=int)
+        inner = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=SEED)
+        splits = list(inner.split(X, target))
+        scores = []
+        for c in sorted(self.C_grid):
+            aucs = [
+                roc_auc_score(
+                    target[te], _logit(c).fit(X[tr], target[tr]).predict_proba(X[te])[:, 1]
+                )
+                for tr, te in splits
+            ]
+            scores.append((float(np.mean(aucs)), c))
+        best = max(s for s, _ in scores)
+        self.cv_auc_ = {c: round(s, 5) for s, c in scores}
+        self.C_ = next(c for s, c in scores if s == best)
+        self.model_ = _logit(self.C_).fit(X, target)
+        self.coef_ = self.model_.coef_
+        self.intercept_ = self.model_.intercept_
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        out: np.ndarray = self.model_.predict_proba(X)
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        out: np.ndarray = self.model_.predict(X)
+        return out
+
+
+def chosen_c(lr: LogisticRegression | InnerCVLogisticRegression) -> float:
+    """The L2 strength the fitted model uses (the inner-CV pick where C is tuned)."""
+    return float(lr.C_ if isinstance(lr, InnerCVLogisticRegression) else lr.C)
 
 
 # ---------------------------------------------------------------- data and metrics
@@ -401,7 +506,7 @@ def export_artefact(
     sample, stored as the PSI reference of the weekly stability check (lending.scoring.
     monitoring); the features' development references are their bins' n_good + n_bad."""
     binner: WoeBinner = model.named_steps["woe"]
-    lr: LogisticRegression = model.named_steps["lr"]
+    lr: LogisticRegression | InnerCVLogisticRegression = model.named_steps["lr"]
     coefs = [float(c) for c in lr.coef_[0]]
     intercept = float(lr.intercept_[0])
     factor = SCALING.factor
@@ -439,12 +544,13 @@ def export_artefact(
         "model": {
             "type": "woe-logistic-regression",
             "target": "P(bad)",
-            "C": C_REG,
-            "min_bin_frac": MIN_BIN_FRAC,
-            "max_bins": MAX_BINS,
-            "min_iv": MIN_IV,
+            "C": chosen_c(lr),
+            "min_bin_frac": binner.min_bin_frac,
+            "max_bins": binner.max_bins,
+            "min_iv": binner.min_iv,
+            **_extra_settings(binner, lr),
             "excluded_protected": list(excluded),
-            "dropped_low_iv": [fb.spec.name for fb in binner.all_bins_ if fb.iv < MIN_IV],
+            "dropped_low_iv": [fb.spec.name for fb in binner.all_bins_ if fb.iv < binner.min_iv],
         },
         "scaling": {
             "base_points": SCALING.base_points,
@@ -473,6 +579,22 @@ def export_artefact(
             "features": "bins[].n_good + bins[].n_bad: development counts per bin",
             "basis": "final model on its development sample",
         }
+    return out
+
+
+def _extra_settings(
+    binner: WoeBinner, lr: LogisticRegression | InnerCVLogisticRegression
+) -> dict[str, Any]:
+    """Non-default settings only, so the German artefact's model block keeps its keys."""
+    out: dict[str, Any] = {}
+    if binner.n_prebins != N_PREBINS:
+        out["n_prebins"] = binner.n_prebins
+    if binner.non_monotone:
+        out["non_monotone"] = list(binner.non_monotone)
+    if isinstance(lr, InnerCVLogisticRegression):
+        out["C_grid"] = [float(c) for c in lr.C_grid]
+        out["C_inner_cv_auc"] = {str(c): a for c, a in lr.cv_auc_.items()}
+        out["C_chosen_by"] = f"inner stratified {N_SPLITS}-fold CV (AUC) on the training rows"
     return out
 
 
