@@ -24,6 +24,7 @@ from lending.api.schemas import (
     ReviewDecision,
     UploadRequest,
 )
+from lending.applications.steps import FUNDING_REJECTED
 from lending.auth import Principal, Role, require, sandbox_subject
 from lending.aws import wiring
 from lending.aws.observability import logger
@@ -346,7 +347,7 @@ def confirm_funding(funder_id: str) -> Response:
     if confirmation.status == "paid":
         flow.succeed(token, {"paid": True, "payout_reference": confirmation.payout_reference})
     else:
-        flow.fail(token, "FundingRejected")
+        flow.fail(token, FUNDING_REJECTED)
     return Response(
         body={
             "fund_request_id": confirmation.fund_request_id,

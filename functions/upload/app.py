@@ -23,6 +23,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for record in event.get("Records", []):
         s3 = record["s3"]
         key = unquote_plus(s3["object"]["key"])
+        # S3 events carry no content type; the presigned POST held it to JPEG/PNG and the
+        # OCR step sniffs the magic bytes before reading.
         service.record_upload(key, int(s3["object"].get("size", 0)), "image/*")
         recorded += 1
     logger.info("documents recorded", extra={"count": recorded})

@@ -37,7 +37,6 @@ class Deployment:
     resolver: Resolver
     environment: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
-    api_functions: list[str] = field(default_factory=list)
     state_machines: dict[str, str] = field(default_factory=dict)
     # Function logical id -> schedule period (EventBridge Scheduler `rate(...)` events).
     schedules: dict[str, timedelta] = field(default_factory=dict)
@@ -295,11 +294,10 @@ class TemplateDeployer:
         self.registry.add(function_spec)
         self.deployment.functions[logical_id] = function_spec
         self._set(logical_id, name, Arn=fn["FunctionArn"])
+        # Api events need nothing here: the local cloud serves the Chalice app itself.
         for event in props.get("Events", {}).values():
             if event["Type"] == "S3":
                 self._s3_notification(fn["FunctionArn"], r.resolve(event["Properties"]))
-            elif event["Type"] == "Api":
-                self.deployment.api_functions.append(logical_id)
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 expression = r.resolve(event["Properties"])["ScheduleExpression"]
                 self.deployment.schedules[logical_id] = _rate(expression)

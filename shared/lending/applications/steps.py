@@ -68,8 +68,9 @@ class FundQueue(Protocol):
     def send(self, funder_id: str, message: dict[str, Any], dedup_id: str) -> None: ...
 
 
-class FundingRejected(Exception):
-    """The funder declined to pay out (the state machine ends the application)."""
+# The error a bank's "rejected" confirmation fails the funding wait with; the state
+# machine's Disburse state catches it by this name (moto drops a failure's cause).
+FUNDING_REJECTED = "FundingRejected"
 
 
 def _reasons(codes: Sequence[ReasonCode]) -> list[Reason]:
