@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -7,9 +8,10 @@ import pytest
 
 from lending.documents.extract import extract_fields
 from lending.documents.kinds import DocumentKind
+from lending.documents.reading import read_document
 from lending.documents.validate import DeclaredIdentity, validate_documents
 from lending.identity.checks import id_check_digit
-from lending.ocr.ports import TextLine, UnreadableImage
+from lending.ocr.ports import Quad, TextLine, UnreadableImage
 from lending.sandbox import SyntheticIdentity, make_identity
 
 TODAY = date(2025, 6, 1)
@@ -414,3 +416,72 @@ def test_too_few_anchors_falls_back_to_labels() -> None:
     lines = [t for t in front(IDENT) if t.text in ("姓名", IDENT.name)]
     assert fit(TEMPLATES[DocumentKind.ID_FRONT], lines) is None
     assert extract_fields(DocumentKind.ID_FRONT, lines, TODAY).fields["name"].value == IDENT.name
+
+
+# --- reading only what the layout needs (lending.documents.reading) --------------------
+
+
+class DetectingEngine:
+    """Detects the page's lines and recognises them on request, recording which."""
+
+    def __init__(self, page: list[TextLine]) -> None:
+        self.by_box = {line.box: line for line in page}
+        self.recognised: list[str] = []
+
+    def read(self, image: bytes) -> list[TextLine]:
+        raise AssertionError("a detecting engine is read line by line")
+
+    def detect(self, image: bytes) -> list[Quad]:
+        return list(self.by_box)
+
+    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        self.recognised += [self.by_box[q].text for q in quads]
+        return [self.by_box[q] for q in quads]
+
+
+def licence_with_unread_lines(i: SyntheticIdentity) -> tuple[list[TextLine], set[str]]:
+    """The licence as read, plus long lines outside every field: two lines of business
+    scope and the term's value."""
+    unread = [
+        _at("技术开发、技术咨询、技术服务;销售电子产品、日用品", 270, 766, 840, 803),
+        _at("售电子产品、日用品、五金交电、建筑材料。", 270, 810, 760, 847),
+        _at(f"{i.established:%Y年%m月%d日}至长期", 1017, 627, 1420, 664),
+    ]
+    return licence_as_read(i) + unread, {t.text for t in unread}
+
+
+def test_lines_outside_the_layouts_fields_are_not_recognised() -> None:
+    page, unread = licence_with_unread_lines(IDENT)
+    engine = DetectingEngine(_photographed(page))
+    lines = read_document(DocumentKind.BUSINESS_LICENCE, JPEG, engine)
+    assert not unread & set(engine.recognised)
+    assert sorted(engine.recognised) == sorted(t.text for t in page if t.text not in unread)
+    assert [t.text for t in lines] == [t.text for t in page if t.text not in unread]
+    values = extract_fields(DocumentKind.BUSINESS_LICENCE, lines, TODAY).fields
+    assert values["credit_code"].value == IDENT.credit_code
+    assert values["company_name"].value == IDENT.company_name
+    assert values["company_address"].value == IDENT.company_address[:16]
+
+
+def test_every_line_is_recognised_when_the_layout_does_not_fit() -> None:
+    page, _ = licence_with_unread_lines(IDENT)
+    kept = [t for t in page if t.text not in ("营业执照", "统一社会信用代码", "(副本)")]
+    kept = [t for t in kept if not t.text.startswith(("成立", "营业", "法定", "经营", "登记"))]
+    engine = DetectingEngine(_photographed(kept))
+    lines = read_document(DocumentKind.BUSINESS_LICENCE, JPEG, engine)
+    assert sorted(engine.recognised) == sorted(t.text for t in kept)
+    assert len(lines) == len(kept)
+
+
+def test_engines_without_detection_and_untemplated_documents_are_read_whole() -> None:
+    plain = FakeEngine({JPEG: card(IDENT)})
+    assert read_document(DocumentKind.BUSINESS_LICENCE, JPEG, plain) == card(IDENT)
+    detecting = DetectingEngine(card(IDENT))
+    with pytest.raises(AssertionError, match="line by line"):
+        read_document(DocumentKind.BANK_CARD, JPEG, detecting)
+
+
+def test_nothing_recognised_is_unreadable() -> None:
+    engine = DetectingEngine([TextLine("", line("x", 10, 10).box, 0.0)])
+    with pytest.raises(UnreadableImage):
+        read_document(DocumentKind.ID_FRONT, JPEG, engine)

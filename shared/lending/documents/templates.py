@@ -38,6 +38,7 @@ MatchKind = Literal["full", "prefix"]
 
 _ID_SHAPE_DIGITS: Final = frozenset("0123456789X")
 _MAX_STRETCH: Final = 1.3  # anisotropy a document photo can show (perspective, tilt)
+_ANCHOR_MARGIN: Final = 0.015  # of the template's width: RANSAC's threshold is 0.012
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +331,18 @@ def strip_labels(text: str, labels: tuple[str, ...]) -> str:
         if text.startswith(label) and len(text) > len(label):
             return text[len(label) :]
     return text
+
+
+def holds_field(rect: Rectified, quad: Quad) -> bool:
+    """Whether a line at `quad` (photo pixels) is one the extraction reads: its centre
+    lies in a field's band or on an anchor (with a margin for the fit's error)."""
+    x, y = _apply(rect.to_template, np.array(quad, dtype=np.float64)).mean(axis=0)
+    margin = _ANCHOR_MARGIN * rect.template.size[0]
+    areas = [band.area for band in rect.template.bands] + [
+        (left - margin, top - margin, right + margin, bottom + margin)
+        for left, top, right, bottom in (anchor.box for anchor in rect.template.anchors)
+    ]
+    return any(left <= x < right and top <= y < bottom for left, top, right, bottom in areas)
 
 
 def crop_quad(rect: Rectified, band: Band) -> Quad | None:

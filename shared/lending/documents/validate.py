@@ -34,6 +34,7 @@ from typing import Final, Literal
 
 from lending.documents.extract import Extraction, extract_fields
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind, sniff_mime_type
+from lending.documents.reading import read_document
 from lending.identity.checks import birth_date_of, normalise, sex_of
 from lending.ocr.ports import OcrEngine, Quad, RegionReader, TextLine, UnreadableImage
 
@@ -133,7 +134,7 @@ def _read(
         found.add("unreadable", kind, "file", "unsupported_file", "not a JPEG/PNG under 5 MiB")
         return None
     try:
-        lines = engine.read(data)
+        lines = read_document(kind, data, engine)
     except UnreadableImage:
         found.add("unreadable", kind, "file", "unreadable_image", "the image could not be read")
         return None

@@ -74,3 +74,15 @@ class RegionReader(Protocol):
         """One line per quad (clockwise from top-left, pixels of the image as `read`
         analysed it), in order; text '' with score 0 where nothing was recognised."""
         ...
+
+
+@runtime_checkable
+class TextDetector(Protocol):
+    """Optional capability: find text lines without recognising them. With
+    RegionReader, it lets the reader recognise only the lines a known layout needs
+    (see lending.documents.reading)."""
+
+    def detect(self, image: bytes) -> list[Quad]:
+        """The text lines' boxes (clockwise from top-left, pixels of the image as
+        `read` analyses it); raises UnreadableImage for undecodable input or no text."""
+        ...
