@@ -148,25 +148,38 @@ class FakeWorkflow:
 @dataclass
 class FakeFunders:
     funders: dict[str, Funder] = field(default_factory=dict)
-    reservations: dict[str, str] = field(default_factory=dict)
+    reservations: dict[str, tuple[str, int]] = field(default_factory=dict)  # → funder, fen
+    released: set[str] = field(default_factory=set)
 
     def all(self) -> list[Funder]:
         return list(self.funders.values())
 
-    def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
-        if application_id in self.reservations:
-            return self.reservations[application_id] == funder_id
+    def _use(self, funder_id: str, amount_fen: int) -> None:
         funder = self.funders[funder_id]
-        if funder.remaining_fen < amount_fen:
-            return False
         self.funders[funder_id] = funder.model_copy(
             update={"used_fen": funder.used_fen + amount_fen}
         )
-        self.reservations[application_id] = funder_id
+
+    def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
+        if application_id in self.reservations:
+            return self.reservation_of(application_id) == funder_id
+        if self.funders[funder_id].remaining_fen < amount_fen:
+            return False
+        self._use(funder_id, amount_fen)
+        self.reservations[application_id] = (funder_id, amount_fen)
         return True
 
     def reservation_of(self, application_id: str) -> str | None:
-        return self.reservations.get(application_id)
+        held = self.reservations.get(application_id)
+        return None if held is None or application_id in self.released else held[0]
+
+    def release(self, application_id: str) -> bool:
+        if self.reservation_of(application_id) is None:
+            return False
+        funder_id, amount_fen = self.reservations[application_id]
+        self._use(funder_id, -amount_fen)
+        self.released.add(application_id)
+        return True
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """A simulated partner bank: pulls its fund-request queue, verifies, pays once, confirms.
 
 It keeps its own ledger keyed by fund_request_id, as a real bank's payment system
-does, so a redelivered request is confirmed again but never paid twice.
+does, so a redelivered request is confirmed again but never paid twice. Applications
+listed in `declines` are refused (the bank's own credit or KYC check), never paid.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class SimulatedBank:
     received: int = 0
     rejected_signatures: int = 0
     paused: bool = False
+    declines: set[str] = field(default_factory=set)  # application ids this bank refuses
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _token: str | None = None
@@ -92,6 +94,14 @@ class SimulatedBank:
             return True
         body = message["body"]
         self.messages[body["fund_request_id"]] = message
+        if body["application_id"] in self.declines:
+            return self._confirm(
+                body["fund_request_id"],
+                "rejected",
+                body["amount_fen"],
+                f"{self.funder_id.upper()}-DECLINED",
+                datetime.now(UTC),
+            )
         payment = self.ledger.get(body["fund_request_id"])
         if payment is None:
             payment = Payment(
@@ -102,15 +112,22 @@ class SimulatedBank:
                 paid_at=datetime.now(UTC),
             )
             self.ledger[payment.fund_request_id] = payment
+        return self._confirm(
+            payment.fund_request_id, "paid", payment.amount_fen, payment.reference, payment.paid_at
+        )
+
+    def _confirm(
+        self, request_id: str, status: str, amount_fen: int, reference: str, at: datetime
+    ) -> bool:
         reply = call(
             "POST",
             f"{self.api_url}/v1/funders/{self.funder_id}/confirmations",
             {
-                "fund_request_id": payment.fund_request_id,
-                "status": "paid",
-                "amount_fen": payment.amount_fen,
-                "payout_reference": payment.reference,
-                "paid_at": payment.paid_at.isoformat(),
+                "fund_request_id": request_id,
+                "status": status,
+                "amount_fen": amount_fen,
+                "payout_reference": reference,
+                "paid_at": at.isoformat(),
             },
             token=self.token(),
         )

@@ -53,6 +53,7 @@ class Plan:
     mismatch: bool = False
     outage: str | None = None
     double_submit: bool = False
+    bank_declines: bool = False  # every bank refuses to fund it
 
 
 PLANS: dict[str, Plan] = {
@@ -64,6 +65,7 @@ PLANS: dict[str, Plan] = {
     "bureau_outage": Plan("approve", stop_at="in_review", outage="credit_bureau"),
     "offered": Plan("approve", stop_at="offered"),
     "business": Plan("approve", business=True),
+    "bank_declines": Plan("approve", bank_declines=True),
 }
 
 
@@ -177,6 +179,9 @@ class Journeys:
         applicant.sign_in()
         applicant.apply()
         applicant.upload_documents(seed=pick)
+        if plan.bank_declines:
+            for bank in self.cloud.banks.values():
+                bank.declines.add(applicant.application_id)
         if plan.outage:
             with self.gate.exclusive():
                 self.cloud.set_outage(plan.outage, True)
@@ -269,6 +274,7 @@ name_mismatch = _journey("name_mismatch")
 bureau_outage = _journey("bureau_outage")
 offered = _journey("offered")
 business = _journey("business")
+bank_declines = _journey("bank_declines")
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -287,32 +293,31 @@ def executions_named(cloud: LocalCloud, name: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = out["nextToken"]
 
 
-def loans_of(cloud: LocalCloud, application_id: str) -> list[dict[str, Any]]:
+def scan_items(table: str) -> list[dict[str, Any]]:
     db = boto3.client("dynamodb", region_name=REGION)
-    table = cloud.deployment.ref("LoansTable")
-    metas: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": table}
     while True:
         out = db.scan(**kwargs)
-        metas += [json.loads(i["doc"]["S"]) for i in out["Items"] if i["sk"]["S"] == "META"]
+        items += out["Items"]
         if "LastEvaluatedKey" not in out:
-            break
+            return items
         kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def loans_of(cloud: LocalCloud, application_id: str) -> list[dict[str, Any]]:
+    items = scan_items(cloud.deployment.ref("LoansTable"))
+    metas = [json.loads(i["doc"]["S"]) for i in items if i["sk"]["S"] == "META"]
     return [m for m in metas if m["application_id"] == application_id]
 
 
 def all_items_text(cloud: LocalCloud) -> list[str]:
     db = boto3.client("dynamodb", region_name=REGION)
-    texts: list[str] = []
-    for table in db.list_tables()["TableNames"]:
-        kwargs: dict[str, Any] = {"TableName": table}
-        while True:
-            out = db.scan(**kwargs)
-            texts += [json.dumps(i, ensure_ascii=False) for i in out["Items"]]
-            if "LastEvaluatedKey" not in out:
-                break
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
-    return texts
+    return [
+        json.dumps(item, ensure_ascii=False)
+        for table in db.list_tables()["TableNames"]
+        for item in scan_items(table)
+    ]
 
 
 def codes(reasons: list[dict[str, str]] | None) -> list[str]:
@@ -537,6 +542,34 @@ def test_a_declined_application_says_why(
     reply = reviewer.decide(declined.id, "approve", [])
     assert_error_reply(reply, 409)
     assert declined.applicant.status()["status"] == "declined"
+
+
+def test_a_loan_no_bank_will_fund_is_declined_and_its_quota_given_back(
+    bank_declines: Run, journeys: Journeys, cloud: LocalCloud
+) -> None:
+    view = bank_declines.view
+    assert view["status"] == "declined", view
+    assert codes(view["outcome"]["reasons"]) == ["funding"]
+    assert view["funding"] is not None and view["funding"]["payout_reference"] is None
+    assert view["loan_id"] is None and not loans_of(cloud, bank_declines.id)
+    assert not any(
+        p.application_id == bank_declines.id
+        for bank in cloud.banks.values()
+        for p in bank.ledger.values()
+    )
+    funders = wiring.funders()
+    assert funders.reservation_of(bank_declines.id) is None
+    assert funders.release(bank_declines.id) is False  # a redelivered finalize: nothing more
+    # Quota in use is exactly what the unreleased reservations hold, once no journey runs.
+    journeys.wait_all()
+    held: dict[str, int] = {}
+    for item in scan_items(cloud.deployment.ref("FundersTable")):
+        if item["pk"]["S"].startswith("RES#") and "released" not in item:
+            funder_id = item["funder_id"]["S"]
+            held[funder_id] = held.get(funder_id, 0) + int(item["amount_fen"]["N"])
+    for funder_id in cloud.banks:
+        funder = funders.get(funder_id)
+        assert funder is not None and funder.used_fen == held.get(funder_id, 0), funder
 
 
 # -- manual review ----------------------------------------------------------------------

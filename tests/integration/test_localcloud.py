@@ -308,6 +308,26 @@ def test_funder_quota_is_never_overdrawn_by_racing_reservations(cloud: LocalClou
         assert repo.reservation_of(app) == (funder.id if won else None)
 
 
+def test_a_reservation_is_released_once_however_often_asked(cloud: LocalCloud) -> None:
+    repo = wiring.funders()
+    funder = _test_funder(quota_fen=1_000_00)
+    repo.put(funder)
+    assert repo.reserve(funder.id, "A-itest-release", 800_00)
+    assert repo.reserve(funder.id, "A-itest-other", 300_00) is False  # quota taken
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: repo.release("A-itest-release"), range(6)))
+
+    assert sum(results) == 1
+    stored = repo.get(funder.id)
+    assert stored is not None and stored.used_fen == 0
+    assert repo.reservation_of("A-itest-release") is None
+    assert repo.release("A-itest-never-reserved") is False
+    # Released is final: the application cannot take quota again; others can.
+    assert repo.reserve(funder.id, "A-itest-release", 800_00) is False
+    assert repo.reserve(funder.id, "A-itest-other", 300_00)
+
+
 def test_a_repeated_reservation_for_one_application_is_idempotent(cloud: LocalCloud) -> None:
     repo = wiring.funders()
     funder = _test_funder(quota_fen=1_000_000_00)

@@ -530,6 +530,10 @@ class OriginationSteps:
         app = self._load(application_id)
         if app.terminal:
             return {"status": app.status.value}
+        if app.funding is None or app.funding.paid_at is None:
+            # Quota reserved for a loan that will not be paid goes back to its funder
+            # (a no-op without a reservation, or when a redelivery already released it).
+            self.funders.release(app.id)
         reasons = self._final_reasons(app, code, detail)
         app.status = Status(status)
         app.tokens.clear()

@@ -2,7 +2,9 @@
 
 Funders table: pk = FUNDER#<id> (quota, usage) | RES#<application id> (one reservation).
 A reservation and the usage increase are one transaction, so a quota is never
-overdrawn and an application never reserves twice.
+overdrawn and an application never reserves twice; a release and the usage decrease
+are one too, and a released reservation stays (marked `released`) so it is never
+released twice nor taken again.
 """
 
 from __future__ import annotations
@@ -55,11 +57,52 @@ class DynamoFunderRepository:
         data["used_fen"] = int(item["used_fen"]["N"])
         return Funder.model_validate(data)
 
-    def reservation_of(self, application_id: str) -> str | None:
+    def _reservation(self, application_id: str) -> dict[str, Any] | None:
         out = self._db.get_item(
             TableName=self._table, Key={"pk": {"S": f"RES#{application_id}"}}, ConsistentRead=True
         )
-        return out["Item"]["funder_id"]["S"] if "Item" in out else None
+        item: dict[str, Any] | None = out.get("Item")
+        return item
+
+    def reservation_of(self, application_id: str) -> str | None:
+        item = self._reservation(application_id)
+        if item is None or "released" in item:
+            return None
+        return str(item["funder_id"]["S"])
+
+    def release(self, application_id: str) -> bool:
+        item = self._reservation(application_id)
+        if item is None or "released" in item:
+            return False
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": {"pk": {"S": f"RES#{application_id}"}},
+                            "UpdateExpression": "SET released = :t",
+                            "ConditionExpression": "attribute_exists(pk) AND "
+                            "attribute_not_exists(released)",
+                            "ExpressionAttributeValues": {":t": {"BOOL": True}},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": {"pk": {"S": f"FUNDER#{item['funder_id']['S']}"}},
+                            "UpdateExpression": "SET used_fen = used_fen - :a",
+                            "ConditionExpression": "used_fen >= :a",
+                            "ExpressionAttributeValues": {":a": item["amount_fen"]},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            return False  # released meanwhile by a redelivered step
+        return True
 
     def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
         funder = self.get(funder_id)

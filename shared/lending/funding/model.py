@@ -42,7 +42,14 @@ class FunderRepository(Protocol):
         quota would be overdrawn.
         """
 
-    def reservation_of(self, application_id: str) -> str | None: ...
+    def reservation_of(self, application_id: str) -> str | None:
+        """The funder holding this application's quota (None once released)."""
+
+    def release(self, application_id: str) -> bool:
+        """Atomically give this application's reserved quota back, once.
+
+        True if released now; False if there was nothing (left) to release.
+        """
 
 
 class NoFunderAvailable(Exception):
