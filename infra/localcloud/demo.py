@@ -23,6 +23,7 @@ from PIL import Image
 
 from infra.localcloud.cloud import ROOT, LocalCloud
 from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
+from lending.aws import wiring
 from lending.documents.kinds import DocumentKind
 from lending.identity.checks import birth_date_of
 from lending.sandbox.casting import rows_in_band
@@ -52,6 +53,7 @@ class Case:
     double_submit: bool = False
     redeliver: bool = False
     reupload: bool = False  # first uploads a blank photo of the ID card front
+    bank_declines: bool = False  # every partner bank refuses to pay it out
     applicant: Applicant | None = None
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -77,6 +79,7 @@ def cast() -> list[Case]:
         Case("business declined", "declined", product_id="business-operating", band="decline"),
         Case("consumer approved #6", "disbursed"),
         Case("unreadable ID -> re-upload", "disbursed", reupload=True),
+        Case("no bank will fund it", "declined", bank_declines=True),
     ]
     return cases
 
@@ -131,12 +134,15 @@ def prepare(case: Case, who: SyntheticIdentity, cloud: LocalCloud, card: Scoreca
     case.applicant = applicant
 
 
-def run_case(case: Case, n: int, delay: float = 0.0) -> None:
+def run_case(case: Case, n: int, cloud: LocalCloud, delay: float = 0.0) -> None:
     time.sleep(delay)
     a = case.applicant
     assert a is not None
     a.sign_in()
     a.apply()
+    if case.bank_declines:
+        for bank in cloud.banks.values():
+            bank.declines.add(a.application_id)
     a.upload_documents(seed=n)
     if case.reupload:
         a.upload("id_front", blank_photo(), "image/jpeg")
@@ -281,6 +287,22 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def funder_quota(cloud: LocalCloud) -> dict[str, dict[str, int]]:
+    """Per funder: quota, quota in use, and what its bank paid out. Once every case has
+    ended, each reservation was either paid or given back: in use equals paid."""
+    repo = wiring.funders()
+    out: dict[str, dict[str, int]] = {}
+    for funder_id, bank in cloud.banks.items():
+        funder = repo.get(funder_id)
+        assert funder is not None
+        out[funder_id] = {
+            "quota_fen": funder.quota_fen,
+            "used_fen": funder.used_fen,
+            "paid_fen": sum(p.amount_fen for p in bank.ledger.values()),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--report", type=Path, default=REPORT)
@@ -307,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             futures = [pool.submit(finish_case, case) for case in outage]
             # Applicants arrive one every ARRIVAL_SECONDS, as a steady stream would.
             futures += [
-                pool.submit(run_case, c, cases.index(c), i * ARRIVAL_SECONDS)
+                pool.submit(run_case, c, cases.index(c), cloud, i * ARRIVAL_SECONDS)
                 for i, c in enumerate(others)
             ]
             for future in futures:
@@ -322,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         totals["arrival_interval_s"] = ARRIVAL_SECONDS
         totals["bank_payments"] = {k: len(b.ledger) for k, b in cloud.banks.items()}
         totals["loans_booked"] = sum(r["final_state"] == "disbursed" for r in records)
+        totals["funder_quota"] = funder_quota(cloud)
         totals["state_machine_executions"] = len(cloud.executions())
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(
@@ -331,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwrote {args.report}")
     if totals["stuck"]:
         print(f"{totals['stuck']} application(s) left stuck", file=sys.stderr)
+        return 1
+    if any(q["used_fen"] != q["paid_fen"] for q in totals["funder_quota"].values()):
+        print("quota is held for loans no bank paid out", file=sys.stderr)
         return 1
     if totals["as_expected"] != len(records):
         print("some applications did not take the path they were cast for", file=sys.stderr)

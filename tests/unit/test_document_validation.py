@@ -150,6 +150,16 @@ def test_label_and_value_split_or_merged_and_tilted() -> None:
     assert values["id_number"] == ident.id_number
 
 
+def test_sex_read_behind_a_traditional_form_of_its_label() -> None:
+    # PP-OCR answers 性別 for 性别 on some photos; the value is still the one 男/女.
+    sex = "男" if IDENT.sex == "M" else "女"
+    for page in (front(IDENT), front_as_read(IDENT)):
+        lines = [TextLine(t.text.replace("性别", "性別"), t.box, t.score) for t in page]
+        assert any(t.text == f"性別{sex}" for t in lines)
+        fields = extract_fields(DocumentKind.ID_FRONT, lines, TODAY).fields
+        assert fields["sex"].value == IDENT.sex
+
+
 def test_full_width_declaration_is_normalised() -> None:
     full = "".join(chr(ord(c) + 0xFEE0) for c in IDENT.id_number)
     declared = DeclaredIdentity(f" {IDENT.name} ", full)

@@ -36,7 +36,7 @@ _MIN_REREAD_SCORE: Final = 0.8  # a re-read value below this is left unread
 _LABELS: Final[dict[DocumentKind, dict[str, tuple[str, ...]]]] = {
     DocumentKind.ID_FRONT: {
         "name": ("姓名", "娃名", "性名", "姓各"),
-        "sex": ("性别", "姓别", "牲别", "性剧"),
+        "sex": ("性别", "性別", "姓别", "牲别", "性剧"),
         "ethnicity": ("民族", "民旗", "民簇"),
         "birth": ("出生", "出主"),
         "address": ("住址", "往址", "住扯", "佳址"),
@@ -158,8 +158,10 @@ def _id_front(all_rows: list[Row], found: dict[str, Field], today: date) -> Extr
     )
     if (name := found.get("name")) and name.value:
         out.fields["name"] = name
-    if (sex := found.get("sex")) and sex.value[:1] in ("男", "女"):
-        out.fields["sex"] = Field("M" if sex.value[0] == "男" else "F", sex.score)
+    # The value is one character; whatever else the line kept is label debris ('別男'
+    # when the engine answers the traditional form of the label's 别).
+    if (sex := found.get("sex")) and len(marks := set(sex.value) & {"男", "女"}) == 1:
+        out.fields["sex"] = Field("M" if marks == {"男"} else "F", sex.score)
     if (eth := found.get("ethnicity")) and eth.value:
         out.fields["ethnicity"] = eth
     birth = found.get("birth")
