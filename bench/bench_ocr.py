@@ -46,10 +46,10 @@ from lending.documents.validate import (  # noqa: E402
     validate_documents,
 )
 from lending.ocr.ports import (  # noqa: E402
+    LineReader,
     OcrEngine,
     Quad,
     RegionReader,
-    TextDetector,
     TextLine,
 )
 from tests.corpus import NOISES, TODAY, Case, load_case  # noqa: E402
@@ -111,22 +111,30 @@ class TimedRegions(Timed):
             self._add(image, wall0, cpu0)
 
 
-class TimedGuided(TimedRegions):
-    """A Timed engine that also detects without recognising (TextDetector)."""
+class TimedLines(TimedRegions):
+    """A Timed engine that also detects and recognises as two steps (LineReader)."""
 
     def detect(self, image: bytes) -> list[Quad]:
-        assert isinstance(self.inner, TextDetector)
+        assert isinstance(self.inner, LineReader)
         wall0, cpu0 = time.perf_counter(), time.process_time()
         try:
             return self.inner.detect(image)
         finally:
             self._add(image, wall0, cpu0)
 
+    def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        assert isinstance(self.inner, LineReader)
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        try:
+            return self.inner.recognise(image, quads)
+        finally:
+            self._add(image, wall0, cpu0)
+
 
 def timed(engine: OcrEngine) -> Timed:
     """The wrapper offering the engine's own capabilities, no more."""
-    if isinstance(engine, RegionReader) and isinstance(engine, TextDetector):
-        return TimedGuided(engine)
+    if isinstance(engine, RegionReader) and isinstance(engine, LineReader):
+        return TimedLines(engine)
     return TimedRegions(engine) if isinstance(engine, RegionReader) else Timed(engine)
 
 

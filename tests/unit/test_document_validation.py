@@ -375,6 +375,15 @@ def test_split_label_characters_do_not_leak_into_values() -> None:
     assert values["registered_capital"] == "100万元"
 
 
+def test_symbols_read_from_the_label_spacing_leave_the_value() -> None:
+    lines = [
+        _at("称☑" + IDENT.company_name, 207, 448, 583, 486) if t.text.startswith("称") else t
+        for t in licence_as_read(IDENT)
+    ]
+    fields = extract_fields(DocumentKind.BUSINESS_LICENCE, _photographed(lines), TODAY).fields
+    assert fields["company_name"].value == IDENT.company_name
+
+
 def front_as_read(i: SyntheticIdentity, sex_value: bool = True) -> list[TextLine]:
     b = i.birth_date
     lines = [
@@ -444,7 +453,7 @@ class DetectingEngine:
     def detect(self, image: bytes) -> list[Quad]:
         return list(self.by_box)
 
-    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+    def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
         self.recognised += [self.by_box[q].text for q in quads]
         return [self.by_box[q] for q in quads]
 

@@ -4,7 +4,7 @@ Detection costs per image; recognition costs per line, in proportion to its leng
 On a known layout most lines hold a field, but not all: the licence's business-scope
 paragraph, its term and the registration date are long lines no check reads (real
 licences print scopes of many lines). When the engine can detect and recognise
-separately (`TextDetector` + `RegionReader`):
+separately (`LineReader`):
 
 1. every line is detected; the short ones, where the anchors are (labels, titles, the
    18-character number), are recognised first;
@@ -21,7 +21,7 @@ import math
 from typing import Final
 
 from lending.documents.kinds import DocumentKind
-from lending.ocr.ports import OcrEngine, Quad, RegionReader, TextDetector, TextLine, UnreadableImage
+from lending.ocr.ports import LineReader, OcrEngine, Quad, TextLine, UnreadableImage
 
 # Width/height of a line recognised before the fit. Anchors are shorter: the longest,
 # the credit code, measures 8-11 and is recognised in step 3 when longer, being on an
@@ -40,20 +40,18 @@ def read_document(kind: DocumentKind, image: bytes, engine: OcrEngine) -> list[T
     from lending.documents import templates  # NumPy/OpenCV: only where OCR runs
 
     template = templates.TEMPLATES.get(kind)
-    if template is None or not (
-        isinstance(engine, TextDetector) and isinstance(engine, RegionReader)
-    ):
+    if template is None or not isinstance(engine, LineReader):
         return engine.read(image)
     quads = engine.detect(image)
     first = [i for i, q in enumerate(quads) if _aspect(q) <= _ANCHOR_ASPECT]
-    read = dict(zip(first, engine.read_regions(image, [quads[i] for i in first]), strict=True))
+    read = dict(zip(first, engine.recognise(image, [quads[i] for i in first]), strict=True))
     rect = templates.fit(template, [line for line in read.values() if line.text])
     rest = [
         i
         for i, q in enumerate(quads)
         if i not in read and (rect is None or templates.holds_field(rect, q))
     ]
-    read.update(zip(rest, engine.read_regions(image, [quads[i] for i in rest]), strict=True))
+    read.update(zip(rest, engine.recognise(image, [quads[i] for i in rest]), strict=True))
     lines = [read[i] for i in sorted(read) if read[i].text]
     if not lines:
         raise UnreadableImage("no text found in the image")

@@ -19,6 +19,7 @@ or of the licence at 1600 × 1130, as the engine's boxes fall on a flat scan.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -329,7 +330,10 @@ def read_bands(rect: Rectified, lines: list[TextLine]) -> dict[str, BandText]:
 
 
 def normalise_value(text: str) -> str:
-    return normalise(text.replace(GAP, "")).replace(":", "").replace(":", "")
+    """Colons and symbols (Unicode So: '☑', '■') go: no field value holds them, and the
+    engine reads them out of the label spacing and the paper's texture."""
+    text = normalise(text.replace(GAP, "")).replace(":", "").replace(":", "")
+    return "".join(c for c in text if unicodedata.category(c) != "So")
 
 
 def strip_labels(text: str, labels: tuple[str, ...]) -> str:

@@ -2,12 +2,12 @@
 callers from lending.ocr.rapid, so importing the port never loads ONNX Runtime)."""
 
 from lending.ocr.ports import (
+    LineReader,
     OcrEngine,
     Quad,
     RegionReader,
-    TextDetector,
     TextLine,
     UnreadableImage,
 )
 
-__all__ = ["OcrEngine", "Quad", "RegionReader", "TextDetector", "TextLine", "UnreadableImage"]
+__all__ = ["LineReader", "OcrEngine", "Quad", "RegionReader", "TextLine", "UnreadableImage"]

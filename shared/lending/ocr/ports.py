@@ -77,12 +77,16 @@ class RegionReader(Protocol):
 
 
 @runtime_checkable
-class TextDetector(Protocol):
-    """Optional capability: find text lines without recognising them. With
-    RegionReader, it lets the reader recognise only the lines a known layout needs
-    (see lending.documents.reading)."""
+class LineReader(Protocol):
+    """Optional capability: `read` as two steps, detection then recognition, so a
+    caller can recognise only the lines it needs (see lending.documents.reading)."""
 
     def detect(self, image: bytes) -> list[Quad]:
         """The text lines' boxes (clockwise from top-left, pixels of the image as
         `read` analyses it); raises UnreadableImage for undecodable input or no text."""
+        ...
+
+    def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        """One line per quad that `detect` returned, in order; text '' with score 0
+        where nothing was recognised."""
         ...
