@@ -48,6 +48,26 @@ def _error(status: int, code: str, message: str) -> Response:
     return Response(body={"code": code, "message": message}, status_code=status)
 
 
+# Errors Chalice answers itself, before any route runs, in its {Code, Message} shape.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+    "InternalServerError": "internal",
+}
+
+
+@app.middleware("http")
+def one_error_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Every error a client sees is {code, message}, Chalice's own ones included."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = _CHALICE_CODES.get(str(body["Code"]), "http_error")
+        response.body = {"code": code, "message": str(body["Message"])}
+    return response
+
+
 def endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Map domain errors to their HTTP status, once, for every route."""
 

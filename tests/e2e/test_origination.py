@@ -843,6 +843,17 @@ def test_malformed_bodies_are_refused(
     assert reply.body["code"] == code
 
 
+def test_chalices_own_errors_have_the_same_shape(
+    signed_in: Applicant, raw: Any, cloud: LocalCloud
+) -> None:
+    reply = raw("DELETE", f"{cloud.api_url}/v1/products", token=signed_in.token)
+    assert_error_reply(reply, 405)
+    assert reply.body["code"] == "method_not_allowed"
+    reply = raw("POST", f"{cloud.api_url}/v1/applications", b"{}", signed_in.token, "text/plain")
+    assert_error_reply(reply, 415)
+    assert reply.body["code"] == "unsupported_media_type"
+
+
 UPLOAD_CASES: dict[str, tuple[dict[str, Any], tuple[int, ...]]] = {
     "unknown document kind": (
         {"kind": "passport", "content_type": "image/jpeg", "size": 1000},
