@@ -31,9 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "reports" / "ocr.json"
@@ -55,6 +55,7 @@ from lending.ocr.ports import (  # noqa: E402
 from tests.corpus import NOISES, TODAY, Case, load_case  # noqa: E402
 from tests.corpus.__main__ import main as write_corpus  # noqa: E402
 
+T = TypeVar("T")
 _SEVERITY: dict[str, int] = {"verified": 0, "unreadable": 1, "mismatch": 2, "suspicious": 3}
 
 
@@ -86,17 +87,17 @@ class Timed:
         self.wall: dict[int, float] = {}
         self.cpu: dict[int, float] = {}
 
-    def _add(self, image: bytes, wall0: float, cpu0: float) -> None:
-        key = id(image)
-        self.wall[key] = self.wall.get(key, 0.0) + time.perf_counter() - wall0
-        self.cpu[key] = self.cpu.get(key, 0.0) + time.process_time() - cpu0
-
-    def read(self, image: bytes) -> list[TextLine]:
+    def _time(self, image: bytes, call: Callable[[], T]) -> T:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         try:
-            return self.inner.read(image)
+            return call()
         finally:
-            self._add(image, wall0, cpu0)
+            key = id(image)
+            self.wall[key] = self.wall.get(key, 0.0) + time.perf_counter() - wall0
+            self.cpu[key] = self.cpu.get(key, 0.0) + time.process_time() - cpu0
+
+    def read(self, image: bytes) -> list[TextLine]:
+        return self._time(image, lambda: self.inner.read(image))
 
 
 class TimedRegions(Timed):
@@ -104,11 +105,8 @@ class TimedRegions(Timed):
 
     def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
         assert isinstance(self.inner, RegionReader)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        try:
-            return self.inner.read_regions(image, quads)
-        finally:
-            self._add(image, wall0, cpu0)
+        inner = self.inner
+        return self._time(image, lambda: inner.read_regions(image, quads))
 
 
 class TimedLines(TimedRegions):
@@ -116,19 +114,13 @@ class TimedLines(TimedRegions):
 
     def detect(self, image: bytes) -> list[Quad]:
         assert isinstance(self.inner, LineReader)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        try:
-            return self.inner.detect(image)
-        finally:
-            self._add(image, wall0, cpu0)
+        inner = self.inner
+        return self._time(image, lambda: inner.detect(image))
 
     def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
         assert isinstance(self.inner, LineReader)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        try:
-            return self.inner.recognise(image, quads)
-        finally:
-            self._add(image, wall0, cpu0)
+        inner = self.inner
+        return self._time(image, lambda: inner.recognise(image, quads))
 
 
 def timed(engine: OcrEngine) -> Timed:

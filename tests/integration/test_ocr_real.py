@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lending.documents.kinds import DocumentKind
-from lending.documents.validate import DeclaredIdentity, validate_documents
+from lending.documents.validate import DeclaredIdentity, DocumentCheck, validate_documents
 from lending.ocr.ports import Quad, TextLine, UnreadableImage
 from lending.sandbox import SyntheticIdentity, make_identity
 from lending.sandbox.fonts import FontNotFound, cjk_font_path
@@ -26,6 +26,7 @@ except FontNotFound as exc:  # pragma: no cover - depends on the machine
 
 from lending.ocr.rapid import RapidOcrEngine  # noqa: E402
 from lending.sandbox.documents import Noise, render_document  # noqa: E402
+from tests.corpus import Case, make_case  # noqa: E402
 
 
 class CachingEngine:
@@ -163,17 +164,19 @@ def test_harsh_licence_with_lost_labels_keeps_its_columns(engine: CachingEngine)
     assert {r.document for r in check.reasons} == {DocumentKind.ID_FRONT, DocumentKind.ID_BACK}
 
 
-def test_corpus_contradiction_is_suspicious_never_verified(engine: CachingEngine) -> None:
-    from tests.corpus import make_case
-
-    case = make_case("sex_contradiction", 31, "harsh")
+def check_id_card(engine: CachingEngine, case: Case) -> DocumentCheck:
+    """A corpus case's ID card alone, checked against its declared name and number."""
     kinds = (DocumentKind.ID_FRONT, DocumentKind.ID_BACK)
-    check = validate_documents(
+    return validate_documents(
         {k: case.images[k] for k in kinds},
         DeclaredIdentity(case.declared.name, case.declared.id_number),
         engine,
         TODAY,
     )
+
+
+def test_corpus_contradiction_is_suspicious_never_verified(engine: CachingEngine) -> None:
+    check = check_id_card(engine, make_case("sex_contradiction", 31, "harsh"))
     assert check.outcome == "suspicious", [(r.document, r.field, r.code) for r in check.reasons]
 
 
@@ -204,15 +207,7 @@ def test_a_short_value_reread_from_its_place_is_not_padded_with_inventions(
 ) -> None:
     """This harsh photo's detector misses the one-character sex; its re-read region is
     mostly blank paper, where an unpadded recogniser read '男畫' (0.66): unreadable."""
-    from tests.corpus import make_case
-
     case = make_case("valid", 10032, "harsh")
-    kinds = (DocumentKind.ID_FRONT, DocumentKind.ID_BACK)
-    check = validate_documents(
-        {k: case.images[k] for k in kinds},
-        DeclaredIdentity(case.declared.name, case.declared.id_number),
-        engine,
-        TODAY,
-    )
+    check = check_id_card(engine, case)
     assert check.outcome == "verified", [(r.document, r.field, r.code) for r in check.reasons]
     assert check.extracted["sex"] == case.fields[DocumentKind.ID_FRONT]["sex"]
