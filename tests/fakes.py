@@ -161,12 +161,13 @@ class FakeFunders:
         )
 
     def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
-        if application_id in self.reservations:
-            return self.reservation_of(application_id) == funder_id
+        if (held := self.reservation_of(application_id)) is not None:
+            return held == funder_id
         if self.funders[funder_id].remaining_fen < amount_fen:
             return False
         self._use(funder_id, amount_fen)
         self.reservations[application_id] = (funder_id, amount_fen)
+        self.released.discard(application_id)
         return True
 
     def reservation_of(self, application_id: str) -> str | None:

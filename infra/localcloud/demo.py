@@ -53,7 +53,7 @@ class Case:
     double_submit: bool = False
     redeliver: bool = False
     reupload: bool = False  # first uploads a blank photo of the ID card front
-    bank_declines: bool = False  # every partner bank refuses to pay it out
+    refused_by: tuple[str, ...] = ()  # partner banks that refuse to pay it out
     applicant: Applicant | None = None
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -79,7 +79,8 @@ def cast() -> list[Case]:
         Case("business declined", "declined", product_id="business-operating", band="decline"),
         Case("consumer approved #6", "disbursed"),
         Case("unreadable ID -> re-upload", "disbursed", reupload=True),
-        Case("no bank will fund it", "declined", bank_declines=True),
+        Case("bank A refuses -> trust B", "disbursed", refused_by=("bank-a",)),
+        Case("no bank will fund it", "declined", refused_by=("bank-a", "trust-b")),
     ]
     return cases
 
@@ -140,9 +141,8 @@ def run_case(case: Case, n: int, cloud: LocalCloud, delay: float = 0.0) -> None:
     assert a is not None
     a.sign_in()
     a.apply()
-    if case.bank_declines:
-        for bank in cloud.banks.values():
-            bank.declines.add(a.application_id)
+    for funder_id in case.refused_by:
+        cloud.banks[funder_id].declines.add(a.application_id)
     a.upload_documents(seed=n)
     if case.reupload:
         a.upload("id_front", blank_photo(), "image/jpeg")

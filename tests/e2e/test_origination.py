@@ -53,7 +53,7 @@ class Plan:
     mismatch: bool = False
     outage: str | None = None
     double_submit: bool = False
-    bank_declines: bool = False  # every bank refuses to fund it
+    refused_by: tuple[str, ...] = ()  # banks that refuse to fund it
 
 
 PLANS: dict[str, Plan] = {
@@ -65,7 +65,8 @@ PLANS: dict[str, Plan] = {
     "bureau_outage": Plan("approve", stop_at="in_review", outage="credit_bureau"),
     "offered": Plan("approve", stop_at="offered"),
     "business": Plan("approve", business=True),
-    "bank_declines": Plan("approve", bank_declines=True),
+    "no_bank_funds": Plan("approve", refused_by=("bank-a", "trust-b")),
+    "first_bank_refuses": Plan("approve", refused_by=("bank-a",)),
 }
 
 
@@ -179,9 +180,8 @@ class Journeys:
         applicant.sign_in()
         applicant.apply()
         applicant.upload_documents(seed=pick)
-        if plan.bank_declines:
-            for bank in self.cloud.banks.values():
-                bank.declines.add(applicant.application_id)
+        for funder_id in plan.refused_by:
+            self.cloud.banks[funder_id].declines.add(applicant.application_id)
         if plan.outage:
             with self.gate.exclusive():
                 self.cloud.set_outage(plan.outage, True)
@@ -274,7 +274,8 @@ name_mismatch = _journey("name_mismatch")
 bureau_outage = _journey("bureau_outage")
 offered = _journey("offered")
 business = _journey("business")
-bank_declines = _journey("bank_declines")
+no_bank_funds = _journey("no_bank_funds")
+first_bank_refuses = _journey("first_bank_refuses")
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -544,22 +545,57 @@ def test_a_declined_application_says_why(
     assert declined.applicant.status()["status"] == "declined"
 
 
+def requests_to(cloud: LocalCloud, application_id: str) -> dict[str, list[str]]:
+    """Funder → the fund request ids it received for this application."""
+    return {
+        funder_id: [
+            request_id
+            for request_id, message in bank.messages.items()
+            if message["body"]["application_id"] == application_id
+        ]
+        for funder_id, bank in cloud.banks.items()
+    }
+
+
+def test_a_refused_loan_goes_to_the_next_funder(first_bank_refuses: Run, cloud: LocalCloud) -> None:
+    view = first_bank_refuses.view
+    assert view["status"] == "disbursed", [e["type"] for e in view["events"]]
+    funding = view["funding"]
+    assert funding["funder_id"] == "trust-b"
+    assert funding["refusals"] == [
+        {"funder_id": "bank-a", "fund_request_id": "F" + first_bank_refuses.id[1:]}
+    ]
+    assert requests_to(cloud, first_bank_refuses.id) == {
+        "bank-a": ["F" + first_bank_refuses.id[1:]],
+        "trust-b": [funding["fund_request_id"]],
+    }
+    assert [loan["funder_id"] for loan in loans_of(cloud, first_bank_refuses.id)] == ["trust-b"]
+    assert wiring.funders().reservation_of(first_bank_refuses.id) == "trust-b"
+    # Bank A sends its refusal again: acknowledged, nothing moves.
+    bank_a = cloud.banks["bank-a"]
+    assert bank_a.handle(bank_a.messages["F" + first_bank_refuses.id[1:]]) is True
+    after = first_bank_refuses.applicant.status()
+    assert after["status"] == "disbursed" and after["funding"] == funding
+
+
 def test_a_loan_no_bank_will_fund_is_declined_and_its_quota_given_back(
-    bank_declines: Run, journeys: Journeys, cloud: LocalCloud
+    no_bank_funds: Run, journeys: Journeys, cloud: LocalCloud
 ) -> None:
-    view = bank_declines.view
+    view = no_bank_funds.view
     assert view["status"] == "declined", view
     assert codes(view["outcome"]["reasons"]) == ["funding"]
-    assert view["funding"] is not None and view["funding"]["payout_reference"] is None
-    assert view["loan_id"] is None and not loans_of(cloud, bank_declines.id)
+    assert view["funding"]["payout_reference"] is None
+    assert [r["funder_id"] for r in view["funding"]["refusals"]] == ["bank-a", "trust-b"]
+    assert all(len(ids) == 1 for ids in requests_to(cloud, no_bank_funds.id).values())
+    assert view["loan_id"] is None and not loans_of(cloud, no_bank_funds.id)
     assert not any(
-        p.application_id == bank_declines.id
+        p.application_id == no_bank_funds.id
         for bank in cloud.banks.values()
         for p in bank.ledger.values()
     )
     funders = wiring.funders()
-    assert funders.reservation_of(bank_declines.id) is None
-    assert funders.release(bank_declines.id) is False  # a redelivered finalize: nothing more
+    assert funders.reservation_of(no_bank_funds.id) is None
+    assert funders.release(no_bank_funds.id) is False  # a redelivered finalize: nothing more
     # Quota in use is exactly what the unreleased reservations hold, once no journey runs.
     journeys.wait_all()
     held: dict[str, int] = {}

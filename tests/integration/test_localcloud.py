@@ -323,9 +323,16 @@ def test_a_reservation_is_released_once_however_often_asked(cloud: LocalCloud) -
     assert stored is not None and stored.used_fen == 0
     assert repo.reservation_of("A-itest-release") is None
     assert repo.release("A-itest-never-reserved") is False
-    # Released is final: the application cannot take quota again; others can.
-    assert repo.reserve(funder.id, "A-itest-release", 800_00) is False
-    assert repo.reserve(funder.id, "A-itest-other", 300_00)
+    assert repo.reserve(funder.id, "A-itest-other", 300_00)  # the quota is free again
+    # The application can reserve again (from the funder asked next), and release again.
+    other = _test_funder(quota_fen=1_000_00)
+    repo.put(other)
+    assert repo.reserve(other.id, "A-itest-release", 800_00)
+    assert repo.reservation_of("A-itest-release") == other.id
+    assert repo.release("A-itest-release")
+    assert repo.release("A-itest-release") is False
+    stored = repo.get(other.id)
+    assert stored is not None and stored.used_fen == 0
 
 
 def test_a_repeated_reservation_for_one_application_is_idempotent(cloud: LocalCloud) -> None:

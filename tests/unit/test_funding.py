@@ -13,7 +13,9 @@ from lending.funding.model import (
     Funder,
     FundRequestBody,
     NoFunderAvailable,
+    application_of,
     candidates,
+    fund_request_id,
     reserve_funder,
     sign_fund_request,
     verify_fund_request,
@@ -58,6 +60,24 @@ def test_reservation_is_idempotent_and_never_overdraws() -> None:
     assert reserve_funder(repo, "A2", "p", 8_000) == "b"  # a is too full now
     with pytest.raises(NoFunderAvailable):
         reserve_funder(repo, "A3", "p", 8_000)
+
+
+def test_a_funder_that_refused_is_not_asked_again() -> None:
+    repo = FakeFunders({"a": funder("a", 300, 10_000), "b": funder("b", 400, 10_000)})
+    assert reserve_funder(repo, "A1", "p", 8_000) == "a"
+    assert repo.release("A1") and not repo.release("A1")
+    assert reserve_funder(repo, "A1", "p", 8_000, refused_by={"a"}) == "b"
+    assert reserve_funder(repo, "A1", "p", 8_000, refused_by={"a"}) == "b"  # retried
+    assert (repo.funders["a"].used_fen, repo.funders["b"].used_fen) == (0, 8_000)
+    assert repo.release("A1")
+    with pytest.raises(NoFunderAvailable):
+        reserve_funder(repo, "A1", "p", 8_000, refused_by={"a", "b"})
+
+
+def test_each_funder_asked_gets_its_own_request_id() -> None:
+    ids = [fund_request_id("A2026abc", attempt) for attempt in range(3)]
+    assert ids == ["F2026abc", "F2026abc.1", "F2026abc.2"]
+    assert {application_of(i) for i in ids} == {"A2026abc"}
 
 
 class LocalSigner:

@@ -118,12 +118,24 @@ class ContractRecord(BaseModel):
     signed_at: datetime
 
 
+class FundingRefusal(BaseModel):
+    funder_id: str
+    fund_request_id: str
+
+
 class Funding(BaseModel):
+    """The current fund request, and the funders that refused earlier ones."""
+
     funder_id: str
     fund_request_id: str
     requested_at: datetime
     payout_reference: str | None = None
     paid_at: datetime | None = None
+    refusals: list[FundingRefusal] = []
+
+    @property
+    def refused_by(self) -> set[str]:
+        return {r.funder_id for r in self.refusals}
 
 
 class Outcome(BaseModel):

@@ -22,6 +22,7 @@ from lending.applications.model import (
     ContractRecord,
     Decision,
     Funding,
+    FundingRefusal,
     Offer,
     Outcome,
     Reason,
@@ -39,6 +40,8 @@ from lending.funding.model import (
     Confirmation,
     FunderRepository,
     FundRequestBody,
+    application_of,
+    fund_request_id,
     reserve_funder,
     sign_fund_request,
 )
@@ -425,12 +428,21 @@ class OriginationSteps:
         app = self._load(application_id)
         if app.offer is None or app.contract is None:
             raise Conflict("nothing signed to disburse", "not_signed")
-        funder_id = reserve_funder(self.funders, app.id, app.product_id, app.offer.amount_fen)
-        now = self.clock.now()
-        fund_request_id = "F" + app.id[1:]
-        if app.funding is None:
+        refusals = app.funding.refusals if app.funding is not None else []
+        refused_by = {r.funder_id for r in refusals}
+        if app.funding is not None and app.funding.funder_id in refused_by:
+            # The funder asked last refused: its quota goes back, the next one is asked.
+            self.funders.release(app.id)
+        funder_id = reserve_funder(
+            self.funders, app.id, app.product_id, app.offer.amount_fen, refused_by
+        )
+        request_id = fund_request_id(app.id, attempt=len(refusals))
+        if app.funding is None or app.funding.fund_request_id != request_id:
             app.funding = Funding(
-                funder_id=funder_id, fund_request_id=fund_request_id, requested_at=now
+                funder_id=funder_id,
+                fund_request_id=request_id,
+                requested_at=self.clock.now(),
+                refusals=refusals,
             )
         offer, contract, funding = app.offer, app.contract, app.funding
         app.tokens["funding"] = token
@@ -438,7 +450,7 @@ class OriginationSteps:
         app = self._save(app, "fund_requested", funder_id=funder_id)
         applicant = self._applicant(app)
         body = FundRequestBody(
-            fund_request_id=fund_request_id,
+            fund_request_id=request_id,
             application_id=app.id,
             funder_id=funder_id,
             amount_fen=offer.amount_fen,
@@ -451,17 +463,25 @@ class OriginationSteps:
             requested_at=funding.requested_at,
         )
         # The same request id every time: SQS deduplicates, the bank pays once per id.
-        self.fund_queue.send(funder_id, sign_fund_request(body, self.signer), fund_request_id)
+        self.fund_queue.send(funder_id, sign_fund_request(body, self.signer), request_id)
 
     def confirm_funding(
         self, funder_id: str, confirmation: Confirmation
     ) -> tuple[Application, str | None]:
-        """A bank's confirmation; returns the app and the token to resume (None if done)."""
-        application_id = "A" + confirmation.fund_request_id[1:]
-        app = self.repo.get(application_id)
-        if app is None or app.funding is None or app.funding.funder_id != funder_id:
+        """A bank's confirmation; returns the app and the token to resume (None if done).
+
+        A refusal is recorded: resuming the wait with FundingRejected sends the state
+        machine back to `disburse`, which asks the next funder."""
+        app = self.repo.get(application_of(confirmation.fund_request_id))
+        if app is None or app.funding is None:
             raise NotFound("no such fund request for this funder")
-        if app.funding.fund_request_id != confirmation.fund_request_id:
+        refusal = FundingRefusal(funder_id=funder_id, fund_request_id=confirmation.fund_request_id)
+        if refusal in app.funding.refusals:
+            return app, None  # a refusal already acted on, delivered again
+        if (app.funding.funder_id, app.funding.fund_request_id) != (
+            funder_id,
+            confirmation.fund_request_id,
+        ):
             raise NotFound("no such fund request for this funder")
         if app.funding.payout_reference is None:
             if app.offer is None or confirmation.amount_fen != app.offer.amount_fen:
@@ -469,6 +489,8 @@ class OriginationSteps:
             if confirmation.status == "paid":
                 app.funding.payout_reference = confirmation.payout_reference
                 app.funding.paid_at = confirmation.paid_at
+            else:
+                app.funding.refusals.append(refusal)
             app = self._save(app, "funding_confirmed", status=confirmation.status)
         # Until the loan is booked the wait may still need resuming (a first confirmation
         # can be recorded and then lost before the resume); resuming twice is harmless.

@@ -2,9 +2,9 @@
 
 Funders table: pk = FUNDER#<id> (quota, usage) | RES#<application id> (one reservation).
 A reservation and the usage increase are one transaction, so a quota is never
-overdrawn and an application never reserves twice; a release and the usage decrease
-are one too, and a released reservation stays (marked `released`) so it is never
-released twice nor taken again.
+overdrawn and an application never holds two reservations; a release and the usage
+decrease are one too. A released reservation stays (marked `released`), so it is
+never released twice, until the application reserves with the next funder over it.
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ class DynamoFunderRepository:
                                 "funder_id": {"S": funder_id},
                                 "amount_fen": {"N": str(amount_fen)},
                             },
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ConditionExpression": "attribute_not_exists(pk) OR "
+                            "attribute_exists(released)",
                         }
                     },
                 ]

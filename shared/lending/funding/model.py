@@ -36,7 +36,8 @@ class FunderRepository(Protocol):
     def all(self) -> list[Funder]: ...
 
     def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
-        """Atomically take `amount_fen` of quota for this application, once.
+        """Atomically take `amount_fen` of quota for this application, once (again
+        after a release, from the funder asked next).
 
         True if reserved now or already reserved for this application; False if the
         quota would be overdrawn.
@@ -63,16 +64,32 @@ def candidates(funders: Sequence[Funder], product_id: str, amount_fen: int) -> l
 
 
 def reserve_funder(
-    repo: FunderRepository, application_id: str, product_id: str, amount_fen: int
+    repo: FunderRepository,
+    application_id: str,
+    product_id: str,
+    amount_fen: int,
+    refused_by: frozenset[str] | set[str] = frozenset(),
 ) -> str:
-    """Pick and reserve a funder; a retried step finds the reservation it already made."""
+    """Pick and reserve a funder, never one that refused this loan already; a retried
+    step finds the reservation it already made."""
     existing = repo.reservation_of(application_id)
-    if existing is not None:
+    if existing is not None and existing not in refused_by:
         return existing
     for funder in candidates(repo.all(), product_id, amount_fen):
-        if repo.reserve(funder.id, application_id, amount_fen):
+        if funder.id not in refused_by and repo.reserve(funder.id, application_id, amount_fen):
             return funder.id
-    raise NoFunderAvailable("no funder has quota for this loan")
+    raise NoFunderAvailable("no funder that has not refused it has quota for this loan")
+
+
+def fund_request_id(application_id: str, attempt: int) -> str:
+    """The request to the attempt-th funder asked (0: the first). Stable per attempt, so
+    a retried step sends the same request and the bank pays it once."""
+    base = "F" + application_id[1:]
+    return base if attempt == 0 else f"{base}.{attempt}"
+
+
+def application_of(request_id: str) -> str:
+    return "A" + request_id[1:].split(".", maxsplit=1)[0]
 
 
 class FundRequestBody(BaseModel):
