@@ -364,8 +364,10 @@ def confirm_funding(funder_id: str) -> Response:
             status_code=200,
         )
     flow = wiring.workflow()
-    if confirmation.status == "paid":
-        flow.succeed(token, {"paid": True, "payout_reference": confirmation.payout_reference})
+    funding = confirmed.funding
+    # Resume from what is recorded: a later, contradicting answer changes nothing.
+    if funding is not None and funding.payout_reference is not None:
+        flow.succeed(token, {"paid": True, "payout_reference": funding.payout_reference})
     else:
         flow.fail(token, FUNDING_REJECTED)
     return Response(

@@ -470,27 +470,26 @@ class OriginationSteps:
     ) -> tuple[Application, str | None]:
         """A bank's confirmation; returns the app and the token to resume (None if done).
 
-        A refusal is recorded: resuming the wait with FundingRejected sends the state
-        machine back to `disburse`, which asks the next funder."""
+        The first answer to a request is recorded; the wait is resumed from what is
+        recorded (paid: success; refused: FundingRejected, which sends the state machine
+        back to `disburse` to ask the next funder)."""
         app = self.repo.get(application_of(confirmation.fund_request_id))
         if app is None or app.funding is None:
             raise NotFound("no such fund request for this funder")
+        funding = app.funding
         refusal = FundingRefusal(funder_id=funder_id, fund_request_id=confirmation.fund_request_id)
-        if refusal in app.funding.refusals:
-            return app, None  # a refusal already acted on, delivered again
-        if (app.funding.funder_id, app.funding.fund_request_id) != (
-            funder_id,
-            confirmation.fund_request_id,
-        ):
+        if (funding.funder_id, funding.fund_request_id) != (funder_id, refusal.fund_request_id):
+            if refusal in funding.refusals:
+                return app, None  # an earlier funder's refusal, already acted on
             raise NotFound("no such fund request for this funder")
-        if app.funding.payout_reference is None:
+        if funding.payout_reference is None and refusal not in funding.refusals:
             if app.offer is None or confirmation.amount_fen != app.offer.amount_fen:
                 raise Conflict("confirmed amount differs from the requested amount", "amount")
             if confirmation.status == "paid":
-                app.funding.payout_reference = confirmation.payout_reference
-                app.funding.paid_at = confirmation.paid_at
+                funding.payout_reference = confirmation.payout_reference
+                funding.paid_at = confirmation.paid_at
             else:
-                app.funding.refusals.append(refusal)
+                funding.refusals.append(refusal)
             app = self._save(app, "funding_confirmed", status=confirmation.status)
         # Until the loan is booked the wait may still need resuming (a first confirmation
         # can be recorded and then lost before the resume); resuming twice is harmless.
