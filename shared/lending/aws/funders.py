@@ -74,73 +74,71 @@ class DynamoFunderRepository:
         item = self._reservation(application_id)
         if item is None or "released" in item:
             return False
-        try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": {"pk": {"S": f"RES#{application_id}"}},
-                            "UpdateExpression": "SET released = :t",
-                            "ConditionExpression": "attribute_exists(pk) AND "
-                            "attribute_not_exists(released)",
-                            "ExpressionAttributeValues": {":t": {"BOOL": True}},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": {"pk": {"S": f"FUNDER#{item['funder_id']['S']}"}},
-                            "UpdateExpression": "SET used_fen = used_fen - :a",
-                            "ConditionExpression": "used_fen >= :a",
-                            "ExpressionAttributeValues": {":a": item["amount_fen"]},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            return False  # released meanwhile by a redelivered step
-        return True
+        # False when a condition fails: released meanwhile by a redelivered step.
+        return self._transact(
+            self._update(
+                f"RES#{application_id}",
+                "SET released = :t",
+                "attribute_exists(pk) AND attribute_not_exists(released)",
+                {":t": {"BOOL": True}},
+            ),
+            self._update(
+                f"FUNDER#{item['funder_id']['S']}",
+                "SET used_fen = used_fen - :a",
+                "used_fen >= :a",
+                {":a": item["amount_fen"]},
+            ),
+        )
 
     def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
         funder = self.get(funder_id)
         if funder is None or funder.remaining_fen < amount_fen:
             return False
+        written = self._transact(
+            self._update(
+                f"FUNDER#{funder_id}",
+                "SET used_fen = used_fen + :a",
+                # No arithmetic in conditions: compare with the precomputed limit.
+                "quota_fen = :q AND used_fen <= :limit",
+                {
+                    ":a": {"N": str(amount_fen)},
+                    ":q": {"N": str(funder.quota_fen)},
+                    ":limit": {"N": str(funder.quota_fen - amount_fen)},
+                },
+            ),
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": f"RES#{application_id}"},
+                        "funder_id": {"S": funder_id},
+                        "amount_fen": {"N": str(amount_fen)},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk) OR attribute_exists(released)",
+                }
+            },
+        )
+        return written or self.reservation_of(application_id) == funder_id
+
+    def _update(
+        self, pk: str, expression: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": pk}},
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _transact(self, *items: dict[str, Any]) -> bool:
+        """Written, or False when a condition failed (the transaction was cancelled)."""
         try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": {"pk": {"S": f"FUNDER#{funder_id}"}},
-                            "UpdateExpression": "SET used_fen = used_fen + :a",
-                            # No arithmetic in conditions: compare with the precomputed limit.
-                            "ConditionExpression": "quota_fen = :q AND used_fen <= :limit",
-                            "ExpressionAttributeValues": {
-                                ":a": {"N": str(amount_fen)},
-                                ":q": {"N": str(funder.quota_fen)},
-                                ":limit": {"N": str(funder.quota_fen - amount_fen)},
-                            },
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {
-                                "pk": {"S": f"RES#{application_id}"},
-                                "funder_id": {"S": funder_id},
-                                "amount_fen": {"N": str(amount_fen)},
-                            },
-                            "ConditionExpression": "attribute_not_exists(pk) OR "
-                            "attribute_exists(released)",
-                        }
-                    },
-                ]
-            )
+            self._db.transact_write_items(TransactItems=list(items))
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            return self.reservation_of(application_id) == funder_id
+            return False
         return True
