@@ -133,10 +133,6 @@ class Funding(BaseModel):
     paid_at: datetime | None = None
     refusals: list[FundingRefusal] = []
 
-    @property
-    def refused_by(self) -> set[str]:
-        return {r.funder_id for r in self.refusals}
-
 
 class Outcome(BaseModel):
     status: Status
