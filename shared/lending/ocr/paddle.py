@@ -47,7 +47,9 @@ class PaddleOcrEngine:
         self._pipeline: Any = None
         self._recogniser: Any = None
         self._lock = threading.Lock()
-        self._last: tuple[bytes, Any] | None = None
+        from lending.ocr.rapid import LastImage  # same decoding rules and limits
+
+        self._pixels = LastImage().pixels
 
     @classmethod
     def from_env(cls) -> PaddleOcrEngine:
@@ -86,16 +88,6 @@ class PaddleOcrEngine:
 
     def warm(self) -> None:
         self._load()
-
-    def _pixels(self, image: bytes) -> Any:
-        from lending.ocr.rapid import decode_image  # same decoding rules and limits
-
-        last = self._last
-        if last is not None and (last[0] is image or last[0] == image):
-            return last[1]
-        pixels = decode_image(image)
-        self._last = (image, pixels)
-        return pixels
 
     def read(self, image: bytes) -> list[TextLine]:
         pixels = self._pixels(image)

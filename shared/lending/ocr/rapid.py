@@ -60,7 +60,7 @@ class RapidOcrEngine:
         self._recogniser: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._last: tuple[bytes, NDArray[np.uint8]] | None = None  # image → decoded pixels
+        self._pixels = LastImage().pixels
 
     def _models(self) -> tuple[Any, Any]:
         """(detector, recogniser): two RapidOCR pipelines, each loading one model, as
@@ -95,14 +95,6 @@ class RapidOcrEngine:
         """Load the detection and recognition models now (they load on first use
         otherwise): call it at Lambda init, which runs at full CPU."""
         self._models()
-
-    def _pixels(self, image: bytes) -> NDArray[np.uint8]:
-        last = self._last
-        if last is not None and (last[0] is image or last[0] == image):
-            return last[1]
-        pixels = decode_image(image)
-        self._last = (image, pixels)
-        return pixels
 
     def detect(self, image: bytes) -> list[Quad]:
         detector, _ = self._models()
@@ -169,6 +161,22 @@ def crop(pixels: NDArray[np.uint8], quad: Quad) -> NDArray[np.uint8]:
         pixels, m, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
     return np.asarray(out, dtype=np.uint8)
+
+
+class LastImage:
+    """The decoded pixels of the last image: detection, recognition and re-reads of
+    one document decode it once. Safe across threads: a miss only decodes again."""
+
+    def __init__(self) -> None:
+        self._last: tuple[bytes, NDArray[np.uint8]] | None = None
+
+    def pixels(self, image: bytes) -> NDArray[np.uint8]:
+        last = self._last
+        if last is not None and (last[0] is image or last[0] == image):
+            return last[1]
+        pixels = decode_image(image)
+        self._last = (image, pixels)
+        return pixels
 
 
 def pad_right(pixels: NDArray[np.uint8], min_aspect: float) -> NDArray[np.uint8]:
