@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from lending.identity.text import Address, CardNumber, CompanyName, Number, PersonName
+
 
 class Status(StrEnum):
     DRAFT = "draft"
@@ -56,15 +58,17 @@ class Reason(BaseModel):
 class ApplicantDetails(BaseModel):
     """What the applicant declares. Personal information: stored encrypted only."""
 
-    name: str = Field(min_length=2, max_length=30)
-    id_number: str = Field(min_length=18, max_length=18)
-    phone: str = Field(pattern=r"^1[3-9]\d{9}$")
-    address: str = Field(min_length=4, max_length=120)
-    bank_card_number: str = Field(pattern=r"^\d{16,19}$")
+    # Raw lengths bound the input; the text rules (lending.identity.text) then clean and
+    # check it. ASCII digits only: `\d` would also take Arabic-Indic or full-width ones.
+    name: PersonName = Field(max_length=64)
+    id_number: Number = Field(pattern=r"^[0-9]{17}[0-9X]$")
+    phone: Number = Field(pattern=r"^1[3-9][0-9]{9}$")
+    address: Address = Field(max_length=240)
+    bank_card_number: CardNumber = Field(pattern=r"^[0-9]{16,19}$")
     monthly_income_fen: int = Field(ge=0, le=100_000_000_00)
     monthly_debt_fen: int = Field(ge=0, le=100_000_000_00)
-    company_name: str | None = Field(default=None, max_length=80)
-    credit_code: str | None = Field(default=None, min_length=18, max_length=18)
+    company_name: CompanyName | None = Field(default=None, max_length=160)
+    credit_code: Number | None = Field(default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 class DocumentRef(BaseModel):
@@ -85,6 +89,13 @@ class Offer(BaseModel):
     total_interest_fen: int
     total_repayment_fen: int
     grade: str
+
+
+class OfferAnswer(BaseModel):
+    """The applicant's one answer to the offer; recorded once, never changed."""
+
+    accepted: bool
+    at: datetime
 
 
 class ShadowScore(BaseModel):
@@ -132,6 +143,30 @@ class Funding(BaseModel):
     payout_reference: str | None = None
     paid_at: datetime | None = None
     refusals: list[FundingRefusal] = []
+    # Times the current request was sent again because its funder did not answer in time.
+    enquiries: int = 0
+
+    @property
+    def unanswered(self) -> bool:
+        """The current request has neither a payout nor a refusal: money may yet leave."""
+        return self.payout_reference is None and not any(
+            r.fund_request_id == self.fund_request_id for r in self.refusals
+        )
+
+
+class Incident(BaseModel):
+    """Money whose fate the platform does not know, or that moved when it should not have:
+    finance acts on it (alarmed when opened) and resolves it."""
+
+    kind: Literal["funding_unconfirmed", "unexpected_payout"]
+    funder_id: str
+    fund_request_id: str
+    action: str
+    opened_at: datetime
+    amount_fen: int | None = None
+    payout_reference: str | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
 
 
 class Outcome(BaseModel):
@@ -163,6 +198,7 @@ class Application(BaseModel):
     sources: dict[str, str] = {}  # source name -> "ok" | "unavailable"
     decision: Decision | None = None
     offer: Offer | None = None
+    offer_answer: OfferAnswer | None = None
     review_reasons: list[Reason] = []
     reviewed_by: str | None = None
     review_queued_at: datetime | None = None
@@ -172,6 +208,7 @@ class Application(BaseModel):
     funding: Funding | None = None
     loan_id: str | None = None
     outcome: Outcome | None = None
+    incidents: list[Incident] = []
     # Task tokens of the waits in progress; never shown to a client.
     tokens: dict[str, str] = {}
     submitted_at: datetime | None = None
@@ -181,9 +218,33 @@ class Application(BaseModel):
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
+    def open_incident(self, incident: Incident) -> bool:
+        """Open it once per kind and fund request; True if it is new."""
+        if any(
+            (i.kind, i.fund_request_id) == (incident.kind, incident.fund_request_id)
+            for i in self.incidents
+        ):
+            return False
+        self.incidents.append(incident)
+        return True
+
+    def resolve_incidents(self, fund_request_id: str, resolution: str, at: datetime) -> None:
+        for incident in self.incidents:
+            if incident.fund_request_id == fund_request_id and incident.resolved_at is None:
+                incident.resolved_at = at
+                incident.resolution = resolution
+
     def public_view(self) -> dict[str, Any]:
-        """What the applicant may see: no tokens, no ciphertext, no hashes."""
+        """What the applicant may see: no tokens, no ciphertext, no hashes, no staff ids."""
         return self.model_dump(
             mode="json",
-            exclude={"tokens", "applicant_blob", "id_hash", "credit_code_hash", "version"},
+            exclude={
+                "tokens",
+                "applicant_blob",
+                "id_hash",
+                "credit_code_hash",
+                "version",
+                "reviewed_by",
+                "incidents",
+            },
         )
