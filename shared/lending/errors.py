@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base class: `code` is stable and machine-readable; `message` holds no personal data."""
@@ -9,9 +11,13 @@ class DomainError(Exception):
     code = "domain_error"
     http_status = 400
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # Extra fields of the error reply (e.g. the answer already recorded); no PII.
+        self.details = details or {}
         if code is not None:
             self.code = code
 
@@ -46,10 +52,3 @@ class Conflict(DomainError):
 
     code = "conflict"
     http_status = 409
-
-
-class TransientError(DomainError):
-    """A dependency failed in a way that a retry may fix; Step Functions retries it."""
-
-    code = "transient"
-    http_status = 503

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lending.applications.model import ApplicantDetails, Reason, Status
+from lending.applications.model import (
+    ApplicantDetails,
+    Application,
+    OfferAnswer,
+    Reason,
+    Status,
+)
+from lending.applications.ports import Event
 from lending.applications.service import ApplicationService, document_key, parse_document_key
 from lending.auth import Principal, Role
 from lending.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -181,3 +188,94 @@ def test_too_many_open_applications_are_refused(service: ApplicationService) -> 
     with pytest.raises(Conflict) as caught:
         create(service)
     assert caught.value.code == "too_many_open"
+
+
+def offered(service: ApplicationService) -> Application:
+    app = create(service)
+    stored = service.repo.get(app.id)
+    assert stored is not None
+    stored.status = Status.OFFERED
+    stored.tokens["offer"] = "T-offer"
+    return service.repo.save(stored, Event(type="offered", at=stored.updated_at))
+
+
+def test_an_offer_is_answered_once_and_resumed_with_that_answer(
+    service: ApplicationService,
+) -> None:
+    app = offered(service)
+    service.answer_offer(who("U1"), app.id, accept=False)
+    with pytest.raises(Conflict) as caught:
+        service.answer_offer(who("U1"), app.id, accept=True)
+    assert caught.value.code == "offer_answered"
+    assert caught.value.details["answer"]["accepted"] is False
+    assert service.workflow.resumed == [("T-offer", {"accepted": False})]  # type: ignore[attr-defined]
+    events = [e.type for e in service.repo.events(app.id)]
+    assert events.count("offer_answered") == 1
+
+
+class RacingRepo(FakeRepo):
+    """Another answer is written between this request's read and its write."""
+
+    def __init__(self, rival_accepts: bool) -> None:
+        super().__init__()
+        self.rival_accepts = rival_accepts
+        self.raced = False
+
+    def save(self, app: Application, event: Event) -> Application:
+        if event.type == "offer_answered" and not self.raced:
+            self.raced = True
+            rival = self.apps[app.id].model_copy(deep=True)
+            rival.offer_answer = OfferAnswer(accepted=self.rival_accepts, at=event.at)
+            super().save(rival, event)
+        return super().save(app, event)
+
+
+def test_of_two_racing_answers_only_the_recorded_one_resumes_the_wait() -> None:
+    service = ApplicationService(
+        repo=RacingRepo(rival_accepts=False),
+        documents=FakeDocuments(),
+        workflow=FakeWorkflow(),
+        cipher=FakeCipher(),
+        blind_index=FakeBlindIndex(),
+        clock=FakeClock(),
+    )
+    app = offered(service)
+    with pytest.raises(Conflict) as caught:
+        service.answer_offer(who("U1"), app.id, accept=True)
+    assert caught.value.details["answer"]["accepted"] is False
+    stored = service.repo.get(app.id)
+    assert stored is not None and stored.offer_answer is not None
+    assert stored.offer_answer.accepted is False
+    # The losing request resumes the wait (again) with the recorded refusal, never its own.
+    assert service.workflow.resumed == [("T-offer", {"accepted": False})]  # type: ignore[attr-defined]
+
+
+def test_applicants_never_see_who_reviewed_their_case(service: ApplicationService) -> None:
+    app = create(service)
+    stored = service.repo.get(app.id)
+    assert stored is not None
+    stored.status = Status.IN_REVIEW
+    stored.tokens["review"] = "T-review"
+    service.repo.save(stored, Event(type="queued_for_review", at=stored.updated_at))
+    service.review(who("R1", Role.REVIEWER), app.id, "approve", [])
+    mine = service.status_view(who("U1"), app.id)
+    assert "reviewed_by" not in mine
+    assert all("reviewer" not in e["data"] for e in mine["events"])
+    staff = service.status_view(who("R1", Role.REVIEWER), app.id)
+    assert staff["reviewed_by"] == "R1"
+    assert any(e["data"].get("reviewer") == "R1" for e in staff["events"])
+
+
+def test_approving_a_documents_review_goes_on_to_data_collection(
+    service: ApplicationService,
+) -> None:
+    app = create(service)
+    stored = service.repo.get(app.id)
+    assert stored is not None
+    stored.status = Status.IN_REVIEW
+    stored.ocr_outcome = "unreadable"
+    stored.tokens["review"] = "T-review"
+    service.repo.save(stored, Event(type="queued_for_review", at=stored.updated_at))
+    reviewed = service.review(who("R1", Role.REVIEWER), app.id, "approve", [])
+    assert reviewed.status is Status.COLLECTING_DATA
+    assert service.workflow.resumed[0][1]["stage"] == "documents"  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from lending.applications.model import (
     ApplicantDetails,
     Application,
     DocumentRef,
+    OfferAnswer,
     Reason,
     Status,
 )
@@ -26,12 +27,14 @@ from lending.auth import Principal, Role, require
 from lending.documents.kinds import ACCEPTED_MIME_TYPES, MAX_DOCUMENT_BYTES, DocumentKind
 from lending.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from lending.finance.products import Product, ProductError, disclose, get_product
-from lending.identity.checks import is_valid_credit_code, is_valid_resident_id, normalise
+from lending.identity.checks import is_valid_credit_code, is_valid_resident_id
 from lending.ports import BlindIndex, Cipher, Clock
 
 T = TypeVar("T")
 UPLOAD_URL_SECONDS = 600
 MAX_OPEN_APPLICATIONS = 3
+# Event data naming a member of staff: kept for audit, never shown to an applicant.
+STAFF_EVENT_KEYS = frozenset({"reviewer"})
 
 
 def new_application_id(now: datetime) -> str:
@@ -68,8 +71,18 @@ class ApplicationService:
     def status_view(self, principal: Principal, application_id: str) -> dict[str, Any]:
         app = self.get_for(principal, application_id)
         view = app.public_view()
+        events = [e.model_dump(mode="json") for e in self.repo.events(app.id)]
+        if principal.role is Role.APPLICANT:
+            # Staff identities stay out of what an applicant sees.
+            for event in events:
+                event["data"] = {
+                    k: v for k, v in event["data"].items() if k not in STAFF_EVENT_KEYS
+                }
+        else:
+            view["reviewed_by"] = app.reviewed_by
+            view["incidents"] = [i.model_dump(mode="json") for i in app.incidents]
         view["progress"] = progress(app)
-        view["events"] = [e.model_dump(mode="json") for e in self.repo.events(app.id)]
+        view["events"] = events
         return view
 
     def list_mine(self, principal: Principal) -> list[Application]:
@@ -102,7 +115,6 @@ class ApplicationService:
                 product.id, amount_fen, term_months, repayment_method, product.max_annual_rate
             )
         )
-        applicant = _normalised(applicant)
         if not is_valid_resident_id(applicant.id_number):
             raise InvalidRequest("the ID number is not a valid resident ID number", "invalid_id")
         if product.product_type == "business":
@@ -276,39 +288,76 @@ class ApplicationService:
         if decision == "decline" and not reasons:
             raise InvalidRequest("a decline needs at least one reason", "reasons_required")
 
+        stage = "decision"
+
         def apply(app: Application) -> Event:
+            nonlocal stage
             if app.status is not Status.IN_REVIEW or "review" not in app.tokens:
                 raise Conflict("the application is not waiting for review", "not_in_review")
+            # A case sent to a person for its documents has not been scored yet: approving
+            # it accepts the documents, and the application goes on to data collection.
+            stage = "documents" if app.decision is None else "decision"
+            if stage == "documents" and decision == "approve":
+                app.status = Status.COLLECTING_DATA
             app.review_reasons = reasons
             app.reviewed_by = principal.subject
+            # A later review of the same application (after scoring) queues afresh.
+            app.review_queued_at = None
+            app.review_escalated_at = None
             return Event(
                 type="reviewed",
                 at=self.clock.now(),
-                data={"decision": decision, "reviewer": principal.subject},
+                data={"decision": decision, "stage": stage, "reviewer": principal.subject},
             )
 
         app = self.mutate(application_id, apply)
         token = app.tokens.get("review", "")
         self.workflow.succeed(
             token,
-            {"decision": decision, "reasons": [r.model_dump() for r in reasons]},
+            {
+                "decision": decision,
+                "stage": stage,
+                "reasons": [r.model_dump() for r in reasons],
+            },
         )
         return app
 
     def answer_offer(self, principal: Principal, application_id: str, accept: bool) -> Application:
-        app = self.get_for(principal, application_id)
+        """Record the applicant's one answer, then resume the offer's wait with it.
+
+        The answer is written once (optimistic lock on the aggregate, and the answer must be
+        absent): of concurrent answers exactly one is recorded, and every other one gets
+        409 with the recorded answer. The wait is only ever resumed with the recorded one.
+        """
+        self.get_for(principal, application_id)
         require(principal, Role.APPLICANT)
-        if app.status is not Status.OFFERED or "offer" not in app.tokens:
-            raise Conflict("there is no offer waiting for an answer", "no_offer")
 
         def apply(app: Application) -> Event:
-            if app.status is not Status.OFFERED:
+            if app.offer_answer is not None:
+                raise _already_answered(app.offer_answer)
+            if app.status is not Status.OFFERED or "offer" not in app.tokens:
                 raise Conflict("there is no offer waiting for an answer", "no_offer")
-            return Event(type="offer_answered", at=self.clock.now(), data={"accepted": accept})
+            app.offer_answer = OfferAnswer(accepted=accept, at=self.clock.now())
+            return Event(type="offer_answered", at=app.offer_answer.at, data={"accepted": accept})
 
-        app = self.mutate(application_id, apply)
-        self.workflow.succeed(app.tokens["offer"], {"accepted": accept})
+        try:
+            app = self.mutate(application_id, apply)
+        except Conflict as exc:
+            if exc.code == "offer_answered":
+                self._resume_offer(self._reload(application_id))
+                raise
+            recorded = self._reload(application_id).offer_answer
+            if recorded is None:
+                raise
+            raise _already_answered(recorded) from exc  # a concurrent answer won
+        self._resume_offer(app)
         return app
+
+    def _resume_offer(self, app: Application) -> None:
+        """Resume the offer's wait from the recorded answer (again, if a resume was lost)."""
+        token = app.tokens.get("offer")
+        if app.offer_answer is not None and app.status is Status.OFFERED and token:
+            self.workflow.succeed(token, {"accepted": app.offer_answer.accepted})
 
     def mutate(
         self, application_id: str, change: Callable[[Application], Event], attempts: int = 3
@@ -326,6 +375,14 @@ class ApplicationService:
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+def _already_answered(answer: OfferAnswer) -> Conflict:
+    return Conflict(
+        "the offer was already " + ("accepted" if answer.accepted else "refused"),
+        "offer_answered",
+        {"answer": answer.model_dump(mode="json")},
+    )
 
 
 def progress(app: Application) -> list[dict[str, str]]:
@@ -376,13 +433,3 @@ def parse_document_key(key: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     return parts[1], parts[3]
-
-
-def _normalised(applicant: ApplicantDetails) -> ApplicantDetails:
-    return applicant.model_copy(
-        update={
-            "name": normalise(applicant.name),
-            "id_number": normalise(applicant.id_number),
-            "credit_code": normalise(applicant.credit_code) if applicant.credit_code else None,
-        }
-    )
