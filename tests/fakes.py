@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from lending.applications.model import Application, DocumentRef
 from lending.applications.ports import Event
 from lending.errors import Conflict, NotFound
@@ -203,3 +206,21 @@ class FakeQueue:
 
     def send(self, funder_id: str, message: dict[str, Any], dedup_id: str) -> None:
         self.sent.append((funder_id, message, dedup_id))
+
+
+class FakeSigner:
+    """An RSA key in memory, signing as KMS does with MessageType=RAW."""
+
+    key_id = "test-key"
+
+    def __init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        # KMS hashes the message (our digest) and signs, PKCS#1 v1.5.
+        return self._key.sign(digest, padding.PKCS1v15(), hashes.SHA256())
+
+    def public_key_pem(self) -> bytes:
+        return self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )

@@ -136,6 +136,7 @@ class TemplateDeployer:
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::StateMachine": self._state_machine,
             "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::SNS::Topic": self._topic,
         }
 
     # -- resources -----------------------------------------------------------------------
@@ -301,6 +302,12 @@ class TemplateDeployer:
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 expression = r.resolve(event["Properties"])["ScheduleExpression"]
                 self.deployment.schedules[logical_id] = _rate(expression)
+
+    def _topic(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
+        p = self.deployment.resolver.resolve(props)
+        name = p.get("TopicName", f"{self.stack}-{logical_id}")
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        self._set(logical_id, arn, TopicArn=arn, TopicName=name)
 
     def _alarm(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
         p = self.deployment.resolver.resolve(props)

@@ -5,8 +5,6 @@ from datetime import UTC, datetime
 from typing import get_args
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from lending.api.schemas import Purpose
 from lending.funding.model import (
@@ -21,7 +19,7 @@ from lending.funding.model import (
     verify_fund_request,
 )
 from lending.scoring.profile import PURPOSE_TO_MODEL
-from tests.fakes import FakeFunders
+from tests.fakes import FakeFunders, FakeSigner
 
 
 def funder(
@@ -80,24 +78,8 @@ def test_each_funder_asked_gets_its_own_request_id() -> None:
     assert {application_of(i) for i in ids} == {"A2026abc"}
 
 
-class LocalSigner:
-    key_id = "test-key"
-
-    def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    def sign_digest(self, digest: bytes) -> bytes:
-        # What KMS does with MessageType=RAW: hash the message (our digest) and sign.
-        return self._key.sign(digest, padding.PKCS1v15(), hashes.SHA256())
-
-    def public_key_pem(self) -> bytes:
-        return self._key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-
 def test_fund_requests_verify_with_the_public_key_alone() -> None:
-    signer = LocalSigner()
+    signer = FakeSigner()
     body = FundRequestBody(
         fund_request_id="F1",
         application_id="A1",
@@ -117,7 +99,7 @@ def test_fund_requests_verify_with_the_public_key_alone() -> None:
     tampered = {**message, "body": {**message["body"], "amount_fen": 30_000_01}}
     assert not verify_fund_request(tampered, signer.public_key_pem())
     assert not verify_fund_request({"body": {}}, signer.public_key_pem())
-    assert not verify_fund_request(message, LocalSigner().public_key_pem())
+    assert not verify_fund_request(message, FakeSigner().public_key_pem())
 
 
 def test_api_purposes_match_the_model_vocabulary() -> None:

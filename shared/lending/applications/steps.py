@@ -11,10 +11,11 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from lending.applications.booking import book_loan, offer_schedule
 from lending.applications.model import (
     MAX_DOCUMENT_ATTEMPTS,
     ApplicantDetails,
@@ -22,7 +23,7 @@ from lending.applications.model import (
     ContractRecord,
     Decision,
     Funding,
-    FundingRefusal,
+    Incident,
     Offer,
     Outcome,
     Reason,
@@ -35,18 +36,18 @@ from lending.contracts import ContractTerms, contract_digest, render_contract
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind
 from lending.documents.validate import DeclaredIdentity, validate_documents
 from lending.errors import Conflict, NotFound
-from lending.finance import Schedule, build_schedule, disclose, get_product
+from lending.finance import disclose, get_product
 from lending.funding.model import (
-    Confirmation,
+    MAX_FUNDING_ENQUIRIES,
     FunderRepository,
+    FundingUnconfirmed,
     FundRequestBody,
-    application_of,
     fund_request_id,
     reserve_funder,
     sign_fund_request,
 )
 from lending.identity.checks import birth_date_of, mask_id_number, mask_name
-from lending.loans.model import InstalmentRecord, Loan, LoanRepository, loan_id_for
+from lending.loans.model import LoanRepository
 from lending.ocr.ports import OcrEngine
 from lending.ports import Cipher, Clock, Signer
 from lending.scoring.credit_line import credit_line
@@ -69,11 +70,6 @@ HARD_DECLINES = frozenset({"D01", "D02"})
 
 class FundQueue(Protocol):
     def send(self, funder_id: str, message: dict[str, Any], dedup_id: str) -> None: ...
-
-
-# The error a bank's "rejected" confirmation fails the funding wait with; the state
-# machine's Disburse state catches it by this name (moto drops a failure's cause).
-FUNDING_REJECTED = "FundingRejected"
 
 
 def _reasons(codes: Sequence[ReasonCode]) -> list[Reason]:
@@ -105,17 +101,6 @@ def _ocr_result(app: Application) -> dict[str, Any]:
         "reupload_allowed": app.ocr_outcome == "unreadable"
         and app.document_attempts < MAX_DOCUMENT_ATTEMPTS,
     }
-
-
-def _schedule(offer: Offer, disbursed_on: date) -> Schedule:
-    """The repayment plan of an offer: the contract shows it, the booked loan keeps it."""
-    return build_schedule(
-        offer.repayment_method,
-        offer.amount_fen,
-        Decimal(offer.annual_rate),
-        offer.term_months,
-        disbursed_on,
-    )
 
 
 @dataclass
@@ -384,10 +369,13 @@ class OriginationSteps:
             return {"sha256": app.contract.sha256_hex}
         if app.offer is None:
             raise Conflict("no offer to sign", "no_offer")
+        if app.offer_answer is None or not app.offer_answer.accepted:
+            # Only the recorded answer counts, whatever resumed the wait.
+            raise Conflict("the applicant has not accepted the offer", "not_accepted")
         applicant = self._applicant(app)
         now = self.clock.now()
         product = get_product(app.product_id)
-        schedule = _schedule(app.offer, now.date())
+        schedule = offer_schedule(app.offer, now.date())
         terms = ContractTerms(
             contract_number="C" + app.id[1:],
             lender_name=LENDER_NAME,
@@ -425,34 +413,49 @@ class OriginationSteps:
     # -- 7. disbursement -----------------------------------------------------------------
 
     def disburse(self, application_id: str, token: str) -> None:
+        """Ask a funder to pay out; entered again when its answer did not come in time."""
         app = self._load(application_id)
         if app.offer is None or app.contract is None:
             raise Conflict("nothing signed to disburse", "not_signed")
-        refusals = app.funding.refusals if app.funding is not None else []
-        refused_by = {r.funder_id for r in refusals}
-        if app.funding is not None and app.funding.funder_id in refused_by:
-            # The funder asked last refused: its quota goes back, the next one is asked.
-            self.funders.release(app.id)
-        funder_id = reserve_funder(
-            self.funders, app.id, app.product_id, app.offer.amount_fen, refused_by
-        )
-        request_id = fund_request_id(app.id, attempt=len(refusals))
-        if app.funding is None or app.funding.fund_request_id != request_id:
-            app.funding = Funding(
-                funder_id=funder_id,
-                fund_request_id=request_id,
-                requested_at=self.clock.now(),
-                refusals=refusals,
+        funding = app.funding
+        if funding is not None and funding.unanswered:
+            # The funder asked may still pay: ask it again (same request, paid once by id),
+            # never another funder; after a bounded number of tries a person takes over.
+            if funding.enquiries >= MAX_FUNDING_ENQUIRIES:
+                raise FundingUnconfirmed(
+                    f"{funding.funder_id} did not answer {funding.fund_request_id} after "
+                    f"{funding.enquiries + 1} requests"
+                )
+            funding.enquiries += 1
+            event = "fund_request_repeated"
+        else:
+            refusals = funding.refusals if funding is not None else []
+            refused_by = {r.funder_id for r in refusals}
+            if funding is not None and funding.funder_id in refused_by:
+                # The funder asked last refused: its quota goes back, the next one is asked.
+                self.funders.release(app.id)
+            funder_id = reserve_funder(
+                self.funders, app.id, app.product_id, app.offer.amount_fen, refused_by
             )
-        offer, contract, funding = app.offer, app.contract, app.funding
+            request_id = fund_request_id(app.id, attempt=len(refusals))
+            if funding is None or funding.fund_request_id != request_id:
+                funding = Funding(
+                    funder_id=funder_id,
+                    fund_request_id=request_id,
+                    requested_at=self.clock.now(),
+                    refusals=refusals,
+                )
+            event = "fund_requested"
+        app.funding = funding
+        offer, contract = app.offer, app.contract
         app.tokens["funding"] = token
         app.status = Status.DISBURSING
-        app = self._save(app, "fund_requested", funder_id=funder_id)
+        app = self._save(app, event, funder_id=funding.funder_id, enquiries=funding.enquiries)
         applicant = self._applicant(app)
         body = FundRequestBody(
-            fund_request_id=request_id,
+            fund_request_id=funding.fund_request_id,
             application_id=app.id,
-            funder_id=funder_id,
+            funder_id=funding.funder_id,
             amount_fen=offer.amount_fen,
             term_months=offer.term_months,
             annual_rate=offer.annual_rate,
@@ -462,39 +465,10 @@ class OriginationSteps:
             contract_sha256=contract.sha256_hex,
             requested_at=funding.requested_at,
         )
-        # The same request id every time: SQS deduplicates, the bank pays once per id.
-        self.fund_queue.send(funder_id, sign_fund_request(body, self.signer), request_id)
-
-    def confirm_funding(
-        self, funder_id: str, confirmation: Confirmation
-    ) -> tuple[Application, str | None]:
-        """A bank's confirmation; returns the app and the token to resume (None if done).
-
-        The first answer to a request is recorded; the wait is resumed from what is
-        recorded (paid: success; refused: FundingRejected, which sends the state machine
-        back to `disburse` to ask the next funder)."""
-        app = self.repo.get(application_of(confirmation.fund_request_id))
-        if app is None or app.funding is None:
-            raise NotFound("no such fund request for this funder")
-        funding = app.funding
-        refusal = FundingRefusal(funder_id=funder_id, fund_request_id=confirmation.fund_request_id)
-        if (funding.funder_id, funding.fund_request_id) != (funder_id, refusal.fund_request_id):
-            if refusal in funding.refusals:
-                return app, None  # an earlier funder's refusal, already acted on
-            raise NotFound("no such fund request for this funder")
-        if funding.payout_reference is None and refusal not in funding.refusals:
-            if app.offer is None or confirmation.amount_fen != app.offer.amount_fen:
-                raise Conflict("confirmed amount differs from the requested amount", "amount")
-            if confirmation.status == "paid":
-                funding.payout_reference = confirmation.payout_reference
-                funding.paid_at = confirmation.paid_at
-            else:
-                funding.refusals.append(refusal)
-            app = self._save(app, "funding_confirmed", status=confirmation.status)
-        # Until the loan is booked the wait may still need resuming (a first confirmation
-        # can be recorded and then lost before the resume); resuming twice is harmless.
-        token = app.tokens.get("funding") if app.status is Status.DISBURSING else None
-        return app, token
+        # The same request id every time, so the bank pays once; a repeat gets its own
+        # deduplication id, or SQS would drop it within its 5-minute window.
+        dedup_id = funding.fund_request_id + (f"~{funding.enquiries}" if funding.enquiries else "")
+        self.fund_queue.send(funding.funder_id, sign_fund_request(body, self.signer), dedup_id)
 
     # -- 8. booking ------------------------------------------------------------------------
 
@@ -502,42 +476,9 @@ class OriginationSteps:
         app = self._load(application_id)
         if app.status is Status.DISBURSED and app.loan_id:
             return {"loan_id": app.loan_id}
-        if app.offer is None or app.funding is None or app.funding.paid_at is None:
-            raise Conflict("the loan is not paid out yet", "not_paid")
-        assert app.contract is not None
-        schedule = _schedule(app.offer, app.funding.paid_at.date())
-        loan = Loan(
-            id=loan_id_for(app.id),
-            application_id=app.id,
-            applicant_id=app.applicant_id,
-            product_id=app.product_id,
-            funder_id=app.funding.funder_id,
-            principal_fen=app.offer.amount_fen,
-            annual_rate=app.offer.annual_rate,
-            apr=app.offer.apr,
-            term_months=app.offer.term_months,
-            repayment_method=app.offer.repayment_method,
-            disbursed_at=app.funding.paid_at,
-            payout_reference=app.funding.payout_reference or "",
-            contract_sha256=app.contract.sha256_hex,
-            instalments=[
-                InstalmentRecord(
-                    number=i.number,
-                    due_date=i.due_date,
-                    principal_fen=i.principal_fen,
-                    interest_fen=i.interest_fen,
-                    total_fen=i.total_fen,
-                )
-                for i in schedule.instalments
-            ],
-        )
-        self.loans.book(loan)  # False on a retry: the loan is already there, booked once
-        app.loan_id = loan.id
-        app.status = Status.DISBURSED
-        app.tokens.pop("funding", None)
-        app.outcome = Outcome(status=Status.DISBURSED, at=self.clock.now())
-        self._save(app, "loan_booked", loan_id=loan.id)
-        return {"loan_id": loan.id}
+        book_loan(app, self.loans, self.clock.now())
+        self._save(app, "loan_booked", loan_id=app.loan_id)
+        return {"loan_id": app.loan_id or ""}
 
     # -- terminal outcomes -----------------------------------------------------------------
 
@@ -551,16 +492,33 @@ class OriginationSteps:
         app = self._load(application_id)
         if app.terminal:
             return {"status": app.status.value}
-        if app.funding is None or app.funding.paid_at is None:
+        funding, now = app.funding, self.clock.now()
+        result: dict[str, str] = {"status": status}
+        if funding is not None and funding.unanswered:
+            # A fund request is out and unanswered: the money may have left. Keep the quota
+            # and open an incident; the funder's answer, whenever it comes, settles it.
+            app.open_incident(
+                Incident(
+                    kind="funding_unconfirmed",
+                    funder_id=funding.funder_id,
+                    fund_request_id=funding.fund_request_id,
+                    action="ask the funder whether it paid: a 'paid' books the loan, "
+                    "a 'rejected' gives the quota back",
+                    opened_at=now,
+                    amount_fen=app.offer.amount_fen if app.offer else None,
+                )
+            )
+            result["incident"] = "funding_unconfirmed"
+        elif funding is None or funding.paid_at is None:
             # Quota reserved for a loan that will not be paid goes back to its funder
             # (a no-op without a reservation, or when a redelivery already released it).
             self.funders.release(app.id)
         reasons = self._final_reasons(app, code, detail)
         app.status = Status(status)
         app.tokens.clear()
-        app.outcome = Outcome(status=app.status, reasons=reasons, at=self.clock.now())
+        app.outcome = Outcome(status=app.status, reasons=reasons, at=now)
         self._save(app, status, code=code, reasons=[r.code for r in reasons])
-        return {"status": status}
+        return result
 
     @staticmethod
     def _final_reasons(app: Application, code: str, detail: str | None) -> list[Reason]:
@@ -575,6 +533,7 @@ class OriginationSteps:
             "offer_expired": "the offer expired unanswered",
             "documents_not_resubmitted": "unreadable documents were not uploaded again in time",
             "funding": "no funder could pay out this loan",
+            "funding_unconfirmed": "the funder has not confirmed the payout; we are checking",
             "technical": "a processing step failed after its retries",
         }
         message = messages.get(code, code)

@@ -57,6 +57,22 @@ class NoFunderAvailable(Exception):
     """No funder takes this product with enough quota left."""
 
 
+# A funder that has not answered a fund request in time is asked again this many times
+# (never another funder meanwhile: it may still pay), then the application fails with a
+# funding_unconfirmed incident that finance settles with the funder.
+MAX_FUNDING_ENQUIRIES = 2
+
+
+class FundingRejected(Exception):
+    """The funder refused the fund request: the funding wait fails with this error's name
+    (sent with SendTaskFailure; moto drops the cause, so the name carries it) and the
+    state machine asks the next funder."""
+
+
+class FundingUnconfirmed(Exception):
+    """The funder asked never answered, however often asked: nobody knows if it paid."""
+
+
 def candidates(funders: Sequence[Funder], product_id: str, amount_fen: int) -> list[Funder]:
     """Funders that fit, cheapest cost of funds first (ties: most quota left)."""
     fitting = [f for f in funders if product_id in f.products and f.remaining_fen >= amount_fen]

@@ -1,0 +1,62 @@
+"""Booking a paid-out application as a loan: the Book step, and a late payout."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from lending.applications.model import Application, Offer, Outcome, Status
+from lending.errors import Conflict
+from lending.finance import Schedule, build_schedule
+from lending.loans.model import InstalmentRecord, Loan, LoanRepository, loan_id_for
+
+
+def offer_schedule(offer: Offer, disbursed_on: date) -> Schedule:
+    """The repayment plan of an offer: the contract shows it, the booked loan keeps it."""
+    return build_schedule(
+        offer.repayment_method,
+        offer.amount_fen,
+        Decimal(offer.annual_rate),
+        offer.term_months,
+        disbursed_on,
+    )
+
+
+def book_loan(app: Application, loans: LoanRepository, now: datetime) -> None:
+    """Write the loan (once: a conditional write) and mark the application disbursed.
+
+    The caller saves the application; booking again after a lost save is harmless."""
+    offer, funding, contract = app.offer, app.funding, app.contract
+    if offer is None or contract is None or funding is None or funding.paid_at is None:
+        raise Conflict("the loan is not paid out yet", "not_paid")
+    schedule = offer_schedule(offer, funding.paid_at.date())
+    loan = Loan(
+        id=loan_id_for(app.id),
+        application_id=app.id,
+        applicant_id=app.applicant_id,
+        product_id=app.product_id,
+        funder_id=funding.funder_id,
+        principal_fen=offer.amount_fen,
+        annual_rate=offer.annual_rate,
+        apr=offer.apr,
+        term_months=offer.term_months,
+        repayment_method=offer.repayment_method,
+        disbursed_at=funding.paid_at,
+        payout_reference=funding.payout_reference or "",
+        contract_sha256=contract.sha256_hex,
+        instalments=[
+            InstalmentRecord(
+                number=i.number,
+                due_date=i.due_date,
+                principal_fen=i.principal_fen,
+                interest_fen=i.interest_fen,
+                total_fen=i.total_fen,
+            )
+            for i in schedule.instalments
+        ],
+    )
+    loans.book(loan)  # False on a retry: the loan is already there, booked once
+    app.loan_id = loan.id
+    app.status = Status.DISBURSED
+    app.tokens.pop("funding", None)
+    app.outcome = Outcome(status=Status.DISBURSED, at=now)
