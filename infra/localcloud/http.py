@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -14,6 +14,7 @@ from typing import Any
 class Reply:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def call(
@@ -27,14 +28,15 @@ def call(
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
-            return Reply(response.status, json.loads(raw) if raw else None)
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            return Reply(response.status, json.loads(raw) if raw else None, headers)
     except urllib.error.HTTPError as exc:
         raw = exc.read()
         try:
             parsed = json.loads(raw) if raw else None
         except json.JSONDecodeError:
             parsed = raw.decode(errors="replace")
-        return Reply(exc.code, parsed)
+        return Reply(exc.code, parsed, {k.lower(): v for k, v in exc.headers.items()})
 
 
 def post_form(url: str, fields: dict[str, str], file_bytes: bytes, content_type: str) -> int:
