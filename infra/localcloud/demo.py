@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from infra.localcloud import iam
 from infra.localcloud.cloud import ROOT, LocalCloud
 from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
 from lending.aws import wiring
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         totals["loans_booked"] = sum(r["final_state"] == "disbursed" for r in records)
         totals["funder_quota"] = funder_quota(cloud)
         totals["state_machine_executions"] = len(cloud.executions())
+        totals["iam_denied_calls"] = denied_calls(cloud)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(
         json.dumps({"totals": totals, "applications": records}, indent=2, ensure_ascii=False)
@@ -361,7 +363,24 @@ def main(argv: list[str] | None = None) -> int:
     if totals["as_expected"] != len(records):
         print("some applications did not take the path they were cast for", file=sys.stderr)
         return 1
+    if totals["iam_denied_calls"]:
+        print("calls their functions' roles would deny in AWS:", file=sys.stderr)
+        print("\n".join(totals["iam_denied_calls"]), file=sys.stderr)
+        return 1
     return 0
+
+
+def denied_calls(cloud: LocalCloud) -> list[str] | None:
+    """The functions' calls their roles (as SAM translates template.yaml) would deny; None
+    when SAM's translator is not installed (`make lint` installs it)."""
+    try:
+        findings = cloud.iam_findings()
+    except iam.SamUnavailable as exc:
+        print(f"IAM check skipped: {exc}", file=sys.stderr)
+        return None
+    # Unused grants are tests/integration/test_least_privilege.py's business: the demo
+    # runs no schedule.
+    return [str(f) for f in findings if "unused" not in f.kind]
 
 
 def run_until_review(case: Case, n: int) -> None:

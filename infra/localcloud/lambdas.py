@@ -15,6 +15,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -23,10 +24,20 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 
 from infra.localcloud import serialise
+from lending.aws import wiring
 
 Handler = Callable[[Any, Any], Any]
 _DEBUG = os.environ.get("LOCALCLOUD_DEBUG") == "1"
 log = logging.getLogger("localcloud.lambda")
+
+# The logical id of the function whose handler runs in this thread (a context variable:
+# new threads, such as moto's state machine runner, the banks and the tests, start
+# without one), so the AWS calls a handler makes are attributed to its function.
+_running: ContextVar[str | None] = ContextVar("localcloud_running_function", default=None)
+
+
+def running_function() -> str | None:
+    return _running.get()
 
 
 @dataclass
@@ -97,9 +108,11 @@ class LambdaRegistry:
             return json.dumps({"errorType": "ResourceNotFound", "errorMessage": name}), True, ""
         self.invocations[spec.logical_id] = self.invocations.get(spec.logical_id, 0) + 1
         context = LambdaContext(spec.name, spec.arn, spec.memory_mb)
+        running = _running.set(spec.logical_id)
         try:
             payload = json.loads(event) if isinstance(event, str | bytes) else event
-            with serialise.released():
+            # Its own adapters, as its own process in AWS would build (its cold start).
+            with serialise.released(), wiring.scope(spec.logical_id):
                 result = spec.load()(payload, context)
             return json.dumps(result), False, ""
         except Exception as exc:  # the Lambda runtime's contract: report, don't raise
@@ -109,6 +122,8 @@ class LambdaRegistry:
             )
             body = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             return json.dumps(body), True, ""
+        finally:
+            _running.reset(running)
 
 
 _active: LambdaRegistry | None = None

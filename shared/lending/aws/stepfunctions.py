@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
 class StepFunctionsWorkflow:
-    def __init__(self, client: Any, state_machine_arn: str, timeouts: dict[str, int]) -> None:
+    def __init__(
+        self, client: Any, state_machine_arn: str, timeouts: Callable[[], Mapping[str, int]]
+    ) -> None:
         self._sfn = client
         self._arn = state_machine_arn
+        # Seconds each wait of an execution may take (the execution input carries them),
+        # read from the settings at each start.
         self._timeouts = timeouts
 
     def start(self, application_id: str) -> bool:
@@ -17,7 +22,9 @@ class StepFunctionsWorkflow:
             self._sfn.start_execution(
                 stateMachineArn=self._arn,
                 name=application_id,
-                input=json.dumps({"application_id": application_id, "timeouts": self._timeouts}),
+                input=json.dumps(
+                    {"application_id": application_id, "timeouts": dict(self._timeouts())}
+                ),
             )
         except self._sfn.exceptions.ExecutionAlreadyExists:
             return False

@@ -1,14 +1,22 @@
-"""Composition root: builds each adapter once per process (cold start), from settings.
+"""Composition root: builds each adapter once per function (its cold start), from settings.
 
 Handlers ask this module for services; the local cloud and tests replace pieces with
 `override(...)` instead of patching.
+
+Lazily: the collaborators of the origination steps and of the application service are
+resolved on first use (`lazy`), so a function builds and touches only what its step
+uses. Finalize never reads the model registry, and with Sandbox=false only the steps
+that need contracted data sources refuse (DataSourcesNotContracted), at run time.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
 import boto3
 from botocore.config import Config
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
     from lending.applications.service import ApplicationService
     from lending.applications.steps import OriginationSteps
     from lending.auth import SessionIssuer
+    from lending.aws.idempotency import IdempotentCreates
+    from lending.funding.confirmations import FundingConfirmations
     from lending.modelling.retrain import Retrainer
     from lending.ocr.ports import OcrEngine
     from lending.sandbox.providers import Directory, Faults
@@ -38,6 +48,99 @@ if TYPE_CHECKING:
 
 _overrides: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# The data sources the origination pipeline collects (one Parallel branch each).
+SOURCE_NAMES = ("credit_bureau", "business_registry", "tax_bureau", "judicial_records")
+
+
+class DataSourcesNotContracted(RuntimeError):
+    """Sandbox=false and no contracted adapter serves a data source the step needs.
+
+    The state machine records the name: CollectData's branch reports the source
+    unavailable, Score fails into RecordTechnicalFailure (outcome `failed`, detail
+    DataSourcesNotContracted) rather than scoring on sandbox data or on none.
+    """
+
+
+# -- one cold start per function -----------------------------------------------------------
+
+_scope: ContextVar[str] = ContextVar("lending_wiring_scope", default="")
+
+
+@contextmanager
+def scope(function: str) -> Iterator[None]:
+    """Build and cache adapters apart for `function` while it runs.
+
+    AWS runs each function in its own process, with its own cold start; the local cloud
+    runs them all in one and enters each function's scope around its invocation, so a
+    function never uses what another one built (nor misses a call another one made).
+    """
+    token = _scope.set(function)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+class _PerFunction(Generic[P, T]):
+    """`functools.cache`, one cache per `scope` (plain calls share the "" scope)."""
+
+    def __init__(self, build: Callable[P, T]) -> None:
+        self._build = build
+        self._built: dict[tuple[Any, ...], T] = {}
+        self.__doc__ = build.__doc__
+        _FACTORIES.append(self)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        key = (_scope.get(), args, tuple(sorted(kwargs.items())))
+        if key not in self._built:
+            # Two threads may both build on a first call; the first one built is kept.
+            self._built.setdefault(key, self._build(*args, **kwargs))
+        return self._built[key]
+
+    def cache_clear(self) -> None:
+        self._built.clear()
+
+
+_FACTORIES: list[Any] = []
+
+
+def _per_function(build: Callable[P, T]) -> _PerFunction[P, T]:
+    return _PerFunction(build)
+
+
+class _Lazy:
+    """Stands for what `provide()` returns, asking for it at each use (it is cached)."""
+
+    __slots__ = ("_provide",)
+
+    def __init__(self, provide: Callable[[], Any]) -> None:
+        self._provide = provide
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provide(), name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._provide()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._provide())
+
+    def __len__(self) -> int:
+        return len(self._provide())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._provide()
+
+    def __repr__(self) -> str:
+        return f"<lazy {getattr(self._provide, '__name__', self._provide)!r}>"
+
+
+def lazy(provide: Callable[[], T]) -> T:
+    """A collaborator resolved on first use: a step builds only the adapters it uses."""
+    return cast(T, _Lazy(provide))
 
 
 def override(**parts: Any) -> None:
@@ -48,6 +151,8 @@ def reset() -> None:
     """Forget every built adapter (the local cloud calls this when it boots or stops)."""
     _overrides.clear()
     settings.cache_clear()
+    sandbox_faults.cache_clear()
+    sandbox_directory.cache_clear()
     for factory in _FACTORIES:
         factory.cache_clear()
 
@@ -56,7 +161,7 @@ def _get(name: str, build: Any) -> Any:
     return _overrides[name] if name in _overrides else build()
 
 
-@cache
+@_per_function
 def client(service: str) -> Any:
     return boto3.client(  # type: ignore[call-overload]
         service, region_name=settings().region, config=_BOTO_CONFIG
@@ -72,33 +177,33 @@ def clock() -> Clock:
     return result
 
 
-@cache
+@_per_function
 def cipher() -> KmsEnvelopeCipher:
     return KmsEnvelopeCipher(client("kms"), settings().data_key_id)
 
 
-@cache
+@_per_function
 def blind_index() -> KmsBlindIndex:
     return KmsBlindIndex(KmsMac(client("kms"), settings().index_key_id))
 
 
-@cache
+@_per_function
 def session_mac() -> KmsMac:
     return KmsMac(client("kms"), settings().session_key_id)
 
 
-@cache
+@_per_function
 def signer() -> KmsSigner:
     return KmsSigner(client("kms"), settings().signing_key_id)
 
 
-@cache
+@_per_function
 def applications() -> DynamoApplicationRepository:
     s = settings()
     return DynamoApplicationRepository(client("dynamodb"), s.applications_table, s.documents_table)
 
 
-@cache
+@_per_function
 def documents() -> S3DocumentStore:
     s = settings()
     presign = None
@@ -112,27 +217,31 @@ def documents() -> S3DocumentStore:
     return S3DocumentStore(client("s3"), s.documents_bucket, presign)
 
 
-@cache
+@_per_function
 def workflow() -> StepFunctionsWorkflow:
     s = settings()
-    return StepFunctionsWorkflow(client("stepfunctions"), s.state_machine_arn, s.timeouts())
+    return StepFunctionsWorkflow(
+        client("stepfunctions"), s.state_machine_arn, lambda: settings().timeouts()
+    )
 
 
-@cache
+@_per_function
 def funders() -> DynamoFunderRepository:
     return DynamoFunderRepository(client("dynamodb"), settings().funders_table)
 
 
-@cache
+@_per_function
 def loans() -> DynamoLoanRepository:
     return DynamoLoanRepository(client("dynamodb"), settings().loans_table)
 
 
-@cache
+@_per_function
 def fund_queue() -> SqsFundQueue:
     return SqsFundQueue(client("sqs"), json.loads(settings().funder_queues))
 
 
+# The sandbox providers' outside world (who is pinned to which row, which source is down)
+# is one for the whole process, as the real bureaus are one for every function.
 @cache
 def sandbox_faults() -> Faults:
     from lending.sandbox.providers import Faults
@@ -149,19 +258,36 @@ def sandbox_directory() -> Directory:
     return directory
 
 
-@cache
-def sources() -> dict[str, DataSource]:
+class _UncontractedSources(Mapping[str, "DataSource"]):
+    """Sandbox=false: every source refuses, by name, when a step asks for it."""
+
+    def __getitem__(self, source: str) -> DataSource:
+        raise DataSourcesNotContracted(
+            f"no contracted adapter serves the {source!r} data source: Sandbox=false serves "
+            "no sandbox data, and the production adapters (PBoC credit report, third-party "
+            "bureaus, business registry, tax, judicial) are contracted per deployment"
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@_per_function
+def sources() -> Mapping[str, DataSource]:
     if not settings().sandbox:
         # Production data-source adapters (PBoC credit report, third-party bureaus) are
         # contracted per deployment; refusing beats silently scoring on sandbox data.
-        raise RuntimeError("no production data sources are configured")
+        return _UncontractedSources()
     from lending.sandbox.providers import all_providers
 
     providers = all_providers(faults=sandbox_faults(), clock=clock(), directory=sandbox_directory())
     return {p.name: p for p in providers}
 
 
-@cache
+@_per_function
 def model_registry() -> S3DynamoModelRegistry:
     s = settings()
     if not s.model_registry_table:
@@ -171,7 +297,7 @@ def model_registry() -> S3DynamoModelRegistry:
     )
 
 
-@cache
+@_per_function
 def scorecard() -> Scorecard:
     """The admission champion from the registry; the packaged German scorecard by default."""
     from lending.scoring.scorecard import Scorecard
@@ -185,7 +311,7 @@ def scorecard() -> Scorecard:
     return load_champion(model_registry(), settings().admission_family, fallback)
 
 
-@cache
+@_per_function
 def challengers() -> list[ShadowModel]:
     """Challenger models that score every application in shadow (recorded, never decide)."""
     if "challengers" in _overrides:
@@ -202,7 +328,7 @@ def _registry_or_none() -> S3DynamoModelRegistry | None:
     return model_registry() if settings().model_registry_table else None
 
 
-@cache
+@_per_function
 def model_monitor() -> PopulationMonitor:
     """The weekly PSI check of the admission champion on the last 7 days' decisions."""
     from lending.scoring.monitoring import PopulationMonitor
@@ -220,7 +346,7 @@ def model_monitor() -> PopulationMonitor:
     )
 
 
-@cache
+@_per_function
 def retrainer() -> Retrainer:
     """Scheduled retraining (the retrain function's container image carries scikit-learn)."""
     from lending.modelling.retrain import Retrainer
@@ -229,7 +355,7 @@ def retrainer() -> Retrainer:
     return Retrainer(model_registry(), clock(), max_age_days=s.retrain_max_age_days)
 
 
-@cache
+@_per_function
 def ocr_engine() -> OcrEngine:
     from lending.ocr.rapid import RapidOcrEngine
 
@@ -237,68 +363,75 @@ def ocr_engine() -> OcrEngine:
     return engine
 
 
-@cache
+def scoring_model() -> Scorecard:
+    """The model the score step decides with; with Sandbox=false it refuses to score."""
+    if not settings().sandbox:
+        # Until contracted sources are wired, the only data would be none at all.
+        raise DataSourcesNotContracted(
+            "scoring refuses to run: no contracted data sources ("
+            + ", ".join(SOURCE_NAMES)
+            + ") are configured with Sandbox=false, and it never scores on sandbox data"
+        )
+    return scorecard()
+
+
+@_per_function
 def application_service() -> ApplicationService:
     from lending.applications.service import ApplicationService
 
     return ApplicationService(
-        repo=applications(),
-        documents=documents(),
-        workflow=workflow(),
-        cipher=cipher(),
-        blind_index=blind_index(),
+        repo=lazy(applications),
+        documents=lazy(documents),
+        workflow=lazy(workflow),
+        cipher=lazy(cipher),
+        blind_index=lazy(blind_index),
         clock=clock(),
     )
 
 
-@cache
+@_per_function
 def steps() -> OriginationSteps:
+    """Every step's collaborators, each built on the step's first use of it."""
     from lending.applications.steps import OriginationSteps
 
     return OriginationSteps(
-        repo=applications(),
-        documents=documents(),
-        cipher=cipher(),
+        repo=lazy(applications),
+        documents=lazy(documents),
+        cipher=lazy(cipher),
         clock=clock(),
-        ocr=ocr_engine(),
-        sources=sources(),
-        scorecard=scorecard(),
-        challengers=challengers(),
-        signer=signer(),
-        funders=funders(),
-        fund_queue=fund_queue(),
-        loans=loans(),
+        ocr=lazy(ocr_engine),
+        sources=lazy(sources),
+        scorecard=lazy(scoring_model),
+        challengers=lazy(challengers),
+        signer=lazy(signer),
+        funders=lazy(funders),
+        fund_queue=lazy(fund_queue),
+        loans=lazy(loans),
     )
 
 
-@cache
+@_per_function
+def idempotent_creates() -> IdempotentCreates:
+    from lending.aws.idempotency import IdempotentCreates
+
+    return IdempotentCreates(client("dynamodb"), settings().idempotency_table)
+
+
+@_per_function
+def funding_confirmations() -> FundingConfirmations:
+    from lending.funding.confirmations import FundingConfirmations
+
+    return FundingConfirmations(
+        repo=lazy(applications),
+        funders=lazy(funders),
+        loans=lazy(loans),
+        workflow=lazy(workflow),
+        clock=clock(),
+    )
+
+
+@_per_function
 def sessions() -> SessionIssuer:
     from lending.auth import SessionIssuer
 
     return SessionIssuer(session_mac())
-
-
-_FACTORIES = [
-    sandbox_faults,
-    sandbox_directory,
-    sources,
-    scorecard,
-    challengers,
-    model_registry,
-    model_monitor,
-    retrainer,
-    application_service,
-    steps,
-    sessions,
-    client,
-    cipher,
-    blind_index,
-    session_mac,
-    signer,
-    applications,
-    documents,
-    workflow,
-    funders,
-    loans,
-    fund_queue,
-]

@@ -1,0 +1,77 @@
+"""The composition root builds lazily, per function: a step builds (and touches) only the
+adapters it uses, and with Sandbox=false only the data sources and scoring refuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from lending.aws import wiring
+from lending.aws.settings import settings
+
+SETTINGS = {
+    "LENDING_APPLICATIONS_TABLE": "applications",
+    "LENDING_DOCUMENTS_TABLE": "documents",
+    "LENDING_LOANS_TABLE": "loans",
+    "LENDING_FUNDERS_TABLE": "funders",
+    "LENDING_IDEMPOTENCY_TABLE": "idempotency",
+    "LENDING_DOCUMENTS_BUCKET": "bucket",
+    "LENDING_DATA_KEY_ID": "data-key",
+    "LENDING_SIGNING_KEY_ID": "signing-key",
+    "LENDING_INDEX_KEY_ID": "index-key",
+    "LENDING_SESSION_KEY_ID": "session-key",
+    "LENDING_STATE_MACHINE_ARN": "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:x",
+    "LENDING_MODEL_REGISTRY_TABLE": "models",
+}
+
+
+def _forget() -> None:
+    """Built adapters and settings only: a local cloud of the session keeps its overrides."""
+    settings.cache_clear()
+    for factory in wiring._FACTORIES:
+        factory.cache_clear()
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LENDING_SANDBOX", "false")
+    _forget()
+    with wiring.scope("unit-test-wiring"):
+        yield
+    _forget()
+
+
+def _built() -> set[str]:
+    scope = "unit-test-wiring"
+    return {f._build.__name__ for f in wiring._FACTORIES if any(k[0] == scope for k in f._built)}
+
+
+def test_steps_build_nothing_until_a_step_uses_it(production: None) -> None:
+    steps = wiring.steps()
+    assert _built() == {"steps"}  # no client, no registry read, no data source
+    assert "lazy" in repr(steps.scorecard)
+    steps.funders  # noqa: B018 (a proxy: touching the attribute builds nothing)
+    assert _built() == {"steps"}
+
+
+def test_production_refuses_each_data_source_by_name(production: None) -> None:
+    steps = wiring.steps()
+    with pytest.raises(wiring.DataSourcesNotContracted, match="'credit_bureau'"):
+        steps.sources["credit_bureau"]
+    with pytest.raises(wiring.DataSourcesNotContracted, match="scoring refuses to run"):
+        steps.scorecard.version  # noqa: B018
+    assert "model_registry" not in _built()  # refused before any registry read
+
+
+def test_each_function_builds_its_own_adapters(production: None) -> None:
+    with wiring.scope("unit-test-finalize"):
+        finalize = wiring.applications()
+        assert wiring.applications() is finalize
+    with wiring.scope("unit-test-book"):
+        assert wiring.applications() is not finalize
+    wiring.applications.cache_clear()
+    with wiring.scope("unit-test-finalize"):
+        assert wiring.applications() is not finalize
