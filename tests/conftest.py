@@ -99,14 +99,14 @@ def raw_request(
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            status, raw = response.status, response.read()
+            status, raw, headers = response.status, response.read(), response.headers
     except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
+        status, raw, headers = exc.code, exc.read(), exc.headers
     try:
         parsed: Any = json.loads(raw) if raw else None
     except json.JSONDecodeError:
         parsed = raw.decode(errors="replace")
-    reply = Reply(status, parsed)
+    reply = Reply(status, parsed, {k.lower(): v for k, v in headers.items()})
     log.record(method, url, reply)
     return reply
 
@@ -127,9 +127,22 @@ def raw(http_log: HttpLog) -> Callable[..., Reply]:
 
 # -- the local cloud -------------------------------------------------------------------
 
+# After every other test of the local cloud (unit tests need none): it checks the AWS
+# calls that the whole session recorded.
+LAST_MODULES = ("test_least_privilege.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return 2 if item.path.parent.name == "unit" else int(item.path.name in LAST_MODULES)
+
+    items.sort(key=rank)  # stable: the order within each rank is kept
+
 
 @pytest.fixture(scope="session")
 def cloud(http_log: HttpLog) -> Iterator[LocalCloud]:
+    """Records every function's AWS calls from its start (`cloud.calls`): the session's
+    tests all feed tests/integration/test_least_privilege.py."""
     with LocalCloud.start() as started:
         yield started
 

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from lending.api.openapi import openapi
+from lending.api.proxy import json_reply, route_event
 from lending.api.schemas import (
     CreateApplicationRequest,
     LoginRequest,
@@ -24,10 +26,9 @@ from lending.api.schemas import (
     ReviewDecision,
     UploadRequest,
 )
-from lending.applications.steps import FUNDING_REJECTED
 from lending.auth import Principal, Role, require, sandbox_subject
 from lending.aws import wiring
-from lending.aws.observability import logger
+from lending.aws.observability import logger, metrics
 from lending.errors import (
     DomainError,
     Forbidden,
@@ -41,6 +42,8 @@ from lending.funding.model import Confirmation
 
 app = Chalice(app_name="lending-api")
 MAX_BODY_BYTES = 64 * 1024
+# The roles the sandbox login offers (README: "Sandbox sessions"); never admin.
+SANDBOX_ROLES = frozenset({Role.APPLICANT, Role.REVIEWER, Role.FINANCE, Role.BANK})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -57,6 +60,10 @@ _CHALICE_CODES = {
 }
 
 
+# Every reply may carry personal data: never cached, never content-sniffed.
+SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
 @app.middleware("http")
 def one_error_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Every error a client sees is {code, message}, Chalice's own ones included."""
@@ -65,6 +72,7 @@ def one_error_shape(event: Request, get_response: Callable[[Request], Response])
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = _CHALICE_CODES.get(str(body["Code"]), "http_error")
         response.body = {"code": code, "message": str(body["Message"])}
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
@@ -76,7 +84,10 @@ def endpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except DomainError as exc:
-            return _error(exc.http_status, exc.code, exc.message)
+            return Response(
+                body={**exc.details, "code": exc.code, "message": exc.message},
+                status_code=exc.http_status,
+            )
         except ProductError as exc:
             return _error(400, exc.code, str(exc))
         except ValidationError as exc:
@@ -105,11 +116,25 @@ def body(model: type[M]) -> M:
         raise PayloadTooLarge(f"request bodies are at most {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError: malformed JSON, bad UTF-8, or an integer past Python's 4,300-digit limit;
+    # RecursionError: arrays or objects nested thousands deep.
+    except (ValueError, RecursionError) as exc:
         raise InvalidRequest("the body is not valid JSON", "invalid_json") from exc
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", "invalid_json")
     return model.model_validate(data)
+
+
+def idempotency_key() -> str | None:
+    """The optional `Idempotency-Key` header: 1-128 printable ASCII characters."""
+    key = current().headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128 or not all(" " < c <= "~" for c in key):
+        raise InvalidRequest(
+            "Idempotency-Key is 1 to 128 printable ASCII characters", "invalid_idempotency_key"
+        )
+    return str(key)
 
 
 def principal() -> Principal:
@@ -193,14 +218,25 @@ def login() -> Response:
         # Production exchanges the wx.login code with WeChat (code2session); staff and
         # banks sign in through the company IdP, not this endpoint.
         raise Forbidden("the sandbox login is disabled here", "sandbox_only")
-    if request.role is Role.BANK and not request.funder_id:
-        raise InvalidRequest("a bank session names its funder_id", "funder_required")
+    if request.role not in SANDBOX_ROLES:
+        # Admin rights never come from a code anyone can type.
+        raise Forbidden("the sandbox login does not issue this role", "role_not_offered")
+    if request.role is Role.BANK:
+        if not request.funder_id:
+            raise InvalidRequest("a bank session names its funder_id", "funder_required")
+        if wiring.funders().get(request.funder_id) is None:
+            raise Forbidden("no such funder", "unknown_funder")
     subject = sandbox_subject(f"{request.role.value}:{request.code}")
     funder_id = request.funder_id if request.role is Role.BANK else None
     issuer = wiring.sessions()
     token = issuer.issue(subject, request.role, wiring.clock().now(), funder_id)
     return Response(
-        body={"token": token, "role": request.role.value, "subject": subject, "expires_in": 7200},
+        body={
+            "token": token,
+            "role": request.role.value,
+            "subject": subject,
+            "expires_in": issuer.lifetime_seconds,
+        },
         status_code=201,
     )
 
@@ -213,16 +249,27 @@ def login() -> Response:
 def create_application() -> Response:
     who = principal()
     request = body(CreateApplicationRequest)
-    created = wiring.application_service().create(
-        who,
-        product_id=request.product_id,
-        amount_fen=request.amount_fen,
-        term_months=request.term_months,
-        repayment_method=request.repayment_method,
-        purpose=request.purpose,
-        applicant=request.applicant,
+
+    def create() -> dict[str, Any]:
+        created = wiring.application_service().create(
+            who,
+            product_id=request.product_id,
+            amount_fen=request.amount_fen,
+            term_months=request.term_months,
+            repayment_method=request.repayment_method,
+            purpose=request.purpose,
+            applicant=request.applicant,
+        )
+        return created.public_view()
+
+    key = idempotency_key()
+    if key is None:
+        return Response(body=create(), status_code=201)
+    # Only a hash of the request is kept, to tell a repeat from a reuse of the key.
+    reply = wiring.idempotent_creates().once(
+        who.subject, key, request.model_dump(mode="json"), create
     )
-    return Response(body=created.public_view(), status_code=201)
+    return Response(body=reply, status_code=201)
 
 
 @app.route("/v1/applications", methods=["GET"])
@@ -357,24 +404,34 @@ def confirm_funding(funder_id: str) -> Response:
     if who.funder_id != funder_id:
         raise Forbidden("a bank confirms only its own fund requests")
     confirmation = body(Confirmation)
-    confirmed, token = wiring.steps().confirm_funding(funder_id, confirmation)
-    if token is None:
-        return Response(
-            body={"fund_request_id": confirmation.fund_request_id, "status": "already_confirmed"},
-            status_code=200,
+    result = wiring.funding_confirmations().confirm(funder_id, confirmation)
+    if result.incident is not None:
+        metrics.add_metric(name="FundingIncidents", unit=MetricUnit.Count, value=1)
+        logger.critical(
+            "ALARM: funding incident opened",
+            extra={"application_id": result.application_id, "kind": result.incident.kind},
         )
-    flow = wiring.workflow()
-    funding = confirmed.funding
-    # Resume from what is recorded: a later, contradicting answer changes nothing.
-    if funding is not None and funding.payout_reference is not None:
-        flow.succeed(token, {"paid": True, "payout_reference": funding.payout_reference})
-    else:
-        flow.fail(token, FUNDING_REJECTED)
-    return Response(
-        body={
-            "fund_request_id": confirmation.fund_request_id,
-            "status": confirmation.status,
-            "application_id": confirmed.id,
-        },
-        status_code=202,
-    )
+    reply: dict[str, Any] = {
+        "fund_request_id": confirmation.fund_request_id,
+        "status": result.handled,
+        "application_id": result.application_id,
+    }
+    if result.handled == "return_requested":
+        reply["action"] = "return_funds"
+    status = 200 if result.handled == "already_confirmed" else 202
+    return Response(body=reply, status_code=status)
+
+
+# -- the Lambda entry point ----------------------------------------------------------------
+
+
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway (`ANY /{proxy+}`) → the Chalice route the path names; else 404."""
+    routed = route_event(event, app.routes)
+    if routed is None:
+        return json_reply(
+            404, {"code": "not_found", "message": "no such endpoint"}, SECURITY_HEADERS
+        )
+    reply: dict[str, Any] = app(routed, context)
+    return reply

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,8 @@ import boto3
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from infra.localcloud import lambdas
+from infra.localcloud import iam, lambdas, s3_post_policy
+from infra.localcloud.apigateway import ApiGateway
 from infra.localcloud.bank import SimulatedBank
 from infra.localcloud.clock import ControllableClock
 from infra.localcloud.deploy import Deployment, TemplateDeployer
@@ -72,14 +72,23 @@ class LocalCloud:
     s3_url: str
     started_in_seconds: float
     banks: dict[str, SimulatedBank] = field(default_factory=dict)
+    # Every AWS call each function made (moto enforces no IAM: `iam_findings` checks them).
+    calls: iam.CallRecorder | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
     _stoppers: list[Any] = field(default_factory=list)
     _last_fired: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     @contextmanager
     def start(
-        cls, timeouts: Timeouts | None = None, banks: bool = True, log_level: str = "WARNING"
+        cls,
+        timeouts: Timeouts | None = None,
+        banks: bool = True,
+        log_level: str = "WARNING",
+        sandbox: bool = True,
     ) -> Iterator[LocalCloud]:
+        """`sandbox=False` deploys as production does: no sandbox login nor sandbox data
+        (start it with banks=False: the simulated banks sign in through the sandbox)."""
         started = time.perf_counter()
         saved_env = dict(os.environ)
         os.environ.update(_FAKE_AWS_ENV)
@@ -89,14 +98,17 @@ class LocalCloud:
         lambdas.install(registry)
         s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
         s3_server.start()
+        s3_post_policy.install(s3_server, REGION)  # moto's S3 enforces no POST policy
         cloud: LocalCloud | None = None
+        calls: iam.CallRecorder | None = None
+        parameters = {"Sandbox": str(sandbox).lower(), "Stage": "dev", "LogLevel": log_level}
         try:
             deployment = TemplateDeployer(
-                ROOT,
-                registry,
-                region=REGION,
-                parameters={"Sandbox": "true", "Stage": "dev", "LogLevel": log_level},
+                ROOT, registry, region=REGION, parameters=parameters
             ).deploy()
+            # Before any function builds a client: a client copies the handlers it is born with.
+            calls = iam.CallRecorder(iam.Resources.of(deployment, ROOT))
+            calls.install(_default_session_events())
             s3_url = f"http://127.0.0.1:{s3_server._server.port}"  # type: ignore[union-attr]
             os.environ.update(deployment.environment)
             os.environ["LENDING_S3_PUBLIC_ENDPOINT"] = s3_url
@@ -107,7 +119,7 @@ class LocalCloud:
             _seed_funders()
             _seed_models()
             api_port = free_port()
-            api_server = _serve_api(api_port)
+            api_server = _serve_api(registry, deployment, api_port)
             cloud = cls(
                 deployment=deployment,
                 registry=registry,
@@ -115,6 +127,8 @@ class LocalCloud:
                 api_url=f"http://127.0.0.1:{api_port}",
                 s3_url=s3_url,
                 started_in_seconds=0.0,
+                calls=calls,
+                parameters=parameters,
                 _stoppers=[api_server.shutdown, s3_server.stop],
             )
             if banks:
@@ -133,6 +147,8 @@ class LocalCloud:
                     stop()
             else:
                 s3_server.stop()
+            if calls is not None:
+                calls.uninstall(_default_session_events())
             lambdas.uninstall()
             _unwire()
             mock.stop()
@@ -165,6 +181,24 @@ class LocalCloud:
             faults.down.add(source)
         else:
             faults.down.discard(source)
+
+    @contextmanager
+    def wait_timeouts(self, **seconds: int) -> Iterator[None]:
+        """Executions started inside get these wait timeouts (e.g. funding=2), as a
+        deployment with those settings would; the others keep theirs."""
+        from lending.aws.settings import settings
+
+        names = {f"LENDING_{name.upper()}_TIMEOUT_SECONDS": str(v) for name, v in seconds.items()}
+        saved = {name: os.environ[name] for name in names if name in os.environ}
+        os.environ.update(names)
+        settings.cache_clear()
+        try:
+            yield
+        finally:
+            for name in names:
+                os.environ.pop(name, None)
+            os.environ.update(saved)
+            settings.cache_clear()
 
     # -- time ----------------------------------------------------------------------------
 
@@ -213,12 +247,24 @@ class LocalCloud:
         )["events"]
         return events
 
+    def iam_findings(self) -> list[iam.Finding]:
+        """Each function's recorded AWS calls against its role as SAM translates the
+        template (moto enforces no IAM): what was denied, what is granted and unused."""
+        assert self.calls is not None
+        roles = iam.role_policies(self.deployment, ROOT, self.parameters)
+        return iam.check(self.calls.snapshot(), roles, self.calls.resources)
+
 
 def _wire(clock: ControllableClock) -> None:
     from lending.aws import wiring
 
     wiring.reset()
     wiring.override(clock=clock)
+
+
+def _default_session_events() -> Any:
+    """The event system of boto3's default session (moto gives each mock a fresh one)."""
+    return boto3._get_default_session().events
 
 
 def _unwire() -> None:
@@ -256,27 +302,8 @@ def _seed_models() -> None:
     wiring.model_registry().register(record, blob)
 
 
-def _serve_api(port: int) -> Any:
-    from chalice.config import Config
-    from chalice.local import (
-        ChaliceRequestHandler,
-        CustomLocalChalice,
-        LocalChalice,
-        LocalDevServer,
-    )
-
-    class QuietHandler(ChaliceRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    app = lambdas._import_file("functions_api_app", ROOT / "functions" / "api" / "app.py").app
-    # What chalice.local.create_local_server does, with a handler that does not log.
-    if not isinstance(app, LocalChalice):
-        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-        app.__class__ = CustomLocalChalice
-    server = LocalDevServer(
-        app, Config(chalice_stage="local"), "127.0.0.1", port, handler_cls=QuietHandler
-    )
-    thread = threading.Thread(target=server.server.serve_forever, name="api", daemon=True)
-    thread.start()
-    return server
+def _serve_api(registry: lambdas.LambdaRegistry, deployment: Deployment, port: int) -> ApiGateway:
+    """API Gateway's `ANY /{proxy+}` in front of the API function's real Lambda handler."""
+    gateway = ApiGateway(registry, deployment.functions["ApiFunction"].name, port)
+    gateway.start()
+    return gateway

@@ -48,10 +48,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+SESSION_LIFETIME = timedelta(hours=2)
+
+
 class SessionIssuer:
-    def __init__(self, mac: Mac, ttl: timedelta = timedelta(hours=2)) -> None:
+    def __init__(self, mac: Mac, ttl: timedelta = SESSION_LIFETIME) -> None:
         self._mac = mac
         self._ttl = ttl
+
+    @property
+    def lifetime_seconds(self) -> int:
+        return int(self._ttl.total_seconds())
 
     def issue(self, subject: str, role: Role, now: datetime, funder_id: str | None = None) -> str:
         principal = Principal(

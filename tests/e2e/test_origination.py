@@ -16,6 +16,8 @@ import base64
 import hashlib
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -64,6 +66,7 @@ PLANS: dict[str, Plan] = {
     "name_mismatch": Plan("approve", mismatch=True),
     "bureau_outage": Plan("approve", stop_at="in_review", outage="credit_bureau"),
     "offered": Plan("approve", stop_at="offered"),
+    "offer_race": Plan("approve", stop_at="offered"),
     "business": Plan("approve", business=True),
     "no_bank_funds": Plan("approve", refused_by=("bank-a", "trust-b")),
     "first_bank_refuses": Plan("approve", refused_by=("bank-a",)),
@@ -273,6 +276,7 @@ review_to_decline = _journey("review_to_decline")
 name_mismatch = _journey("name_mismatch")
 bureau_outage = _journey("bureau_outage")
 offered = _journey("offered")
+offer_race = _journey("offer_race")
 business = _journey("business")
 no_bank_funds = _journey("no_bank_funds")
 first_bank_refuses = _journey("first_bank_refuses")
@@ -472,27 +476,39 @@ def test_a_redelivered_fund_request_is_confirmed_again_but_paid_once(
     assert payments[0].reference == funding["payout_reference"]
     # The bank's confirmation callback, sent once more: acknowledged, nothing moves.
     token = login(cloud.api_url, f"e2e-bank-{funding['funder_id']}", "bank", funding["funder_id"])
+    url = f"{cloud.api_url}/v1/funders/{funding['funder_id']}/confirmations"
     confirmation = {
         "fund_request_id": request_id,
         "status": "paid",
         "amount_fen": payments[0].amount_fen,
-        "payout_reference": "ANOTHER-REFERENCE",
+        "payout_reference": payments[0].reference,
         "paid_at": payments[0].paid_at.isoformat(),
     }
-    reply = call(
-        "POST",
-        f"{cloud.api_url}/v1/funders/{funding['funder_id']}/confirmations",
-        confirmation,
-        token=token,
-    )
+    reply = call("POST", url, confirmation, token=token)
     assert reply.status == 200, reply.body
     assert reply.body["status"] == "already_confirmed"
+    # A second payout reference for the same request: money may have left twice. It is
+    # not booked; an incident asks the bank for the funds back (once, however often sent).
+    for _ in range(2):
+        reply = call(
+            "POST", url, {**confirmation, "payout_reference": "ANOTHER-REFERENCE"}, token=token
+        )
+        assert reply.status == 202, reply.body
+        assert reply.body["status"] == "return_requested"
+        assert reply.body["action"] == "return_funds"
     after = approved.applicant.status()
     assert after["status"] == "disbursed"
     assert after["funding"]["payout_reference"] == funding["payout_reference"]
     assert after["loan_id"] == approved.view["loan_id"]
     assert len(loans_of(cloud, approved.id)) == 1
     assert len(executions_named(cloud, approved.id)) == 1
+    staff = login(cloud.api_url, "e2e-incidents", "reviewer")
+    incidents = call("GET", f"{cloud.api_url}/v1/applications/{approved.id}", token=staff).body[
+        "incidents"
+    ]
+    assert [(i["kind"], i["payout_reference"]) for i in incidents] == [
+        ("unexpected_payout", "ANOTHER-REFERENCE")
+    ]
 
 
 def test_a_bank_cannot_confirm_for_another_funder(approved: Run, cloud: LocalCloud) -> None:
@@ -576,6 +592,25 @@ def test_a_refused_loan_goes_to_the_next_funder(first_bank_refuses: Run, cloud: 
     assert bank_a.handle(bank_a.messages["F" + first_bank_refuses.id[1:]]) is True
     after = first_bank_refuses.applicant.status()
     assert after["status"] == "disbursed" and after["funding"] == funding
+    # Bank A then says it paid after all: the loan is not booked twice, and an incident
+    # asks bank A for the money back.
+    token = login(cloud.api_url, "e2e-bank-a", "bank", "bank-a")
+    reply = call(
+        "POST",
+        f"{cloud.api_url}/v1/funders/bank-a/confirmations",
+        {
+            "fund_request_id": "F" + first_bank_refuses.id[1:],
+            "status": "paid",
+            "amount_fen": view["offer"]["amount_fen"],
+            "payout_reference": "BANK-A-CHANGED-ITS-MIND",
+            "paid_at": "2026-11-30T08:00:00+08:00",
+        },
+        token=token,
+    )
+    assert reply.status == 202 and reply.body["action"] == "return_funds", reply.body
+    after = first_bank_refuses.applicant.status()
+    assert after["funding"] == funding and "incidents" not in after  # not the applicant's
+    assert [loan["funder_id"] for loan in loans_of(cloud, first_bank_refuses.id)] == ["trust-b"]
 
 
 def test_a_loan_no_bank_will_fund_is_declined_and_its_quota_given_back(
@@ -638,7 +673,14 @@ def test_manual_review_approved_is_disbursed(review_to_approve: Run, reviewer: R
     assert run.applicant.answer_offer(True).status == 202
     view = run.applicant.wait_for(timeout=WAIT_SECONDS)
     assert view["status"] == "disbursed", view.get("outcome")
-    assert view["reviewed_by"] == sandbox_subject(f"reviewer:{reviewer.code}")
+    # The applicant never sees who reviewed; staff do.
+    assert "reviewed_by" not in view
+    reviewed = [e for e in view["events"] if e["type"] == "reviewed"]
+    assert reviewed and all("reviewer" not in e["data"] for e in reviewed)
+    staff_view = call(
+        "GET", f"{run.applicant.api_url}/v1/applications/{run.id}", token=reviewer.token
+    )
+    assert staff_view.body["reviewed_by"] == sandbox_subject(f"reviewer:{reviewer.code}")
     path = event_types(view)
     assert path.index("queued_for_review") < path.index("reviewed") < path.index("loan_booked")
 
@@ -747,6 +789,30 @@ def test_another_applicant_cannot_see_or_answer_an_offer(offered: Run, applicant
 # -- a business loan ---------------------------------------------------------------------
 
 
+def test_concurrent_offer_answers_record_exactly_one(offer_race: Run) -> None:
+    """Ten answers at once (8 accept, 2 refuse): one is recorded, the others get 409 with
+    it, and the application goes the recorded answer's way (never signed after a refusal)."""
+    applicant = offer_race.applicant
+    answers = [True] * 8 + [False] * 2
+    with ThreadPoolExecutor(len(answers)) as pool:
+        replies = list(pool.map(applicant.answer_offer, answers))
+    won = [(answer, r) for answer, r in zip(answers, replies, strict=True) if r.status == 202]
+    assert len(won) == 1, [r.status for r in replies]
+    recorded = won[0][0]
+    for reply in replies:
+        if reply.status != 202:
+            assert_error_reply(reply, 409)
+            if reply.body["code"] == "offer_answered":
+                assert reply.body["answer"]["accepted"] is recorded
+    assert sum(r.body["code"] == "offer_answered" for r in replies if r.status == 409) >= 1
+    view = applicant.wait_for(timeout=WAIT_SECONDS)
+    assert view["status"] == ("disbursed" if recorded else "withdrawn"), view.get("outcome")
+    assert event_types(view).count("offer_answered") == 1
+    assert view["offer_answer"]["accepted"] is recorded
+    late = applicant.answer_offer(not recorded)
+    assert_error_reply(late, 409)
+
+
 def test_a_business_loan_with_four_documents_is_disbursed(business: Run, cloud: LocalCloud) -> None:
     view = business.view
     assert view["status"] == "disbursed", view.get("outcome")
@@ -831,6 +897,24 @@ CREATE_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[int, ...]]
     "unknown field": (_with("referrer", "x"), (422,)),
     "unknown purpose": (_with("purpose", "casino"), (422,)),
     "business loan without a company": (_business_without_company, (400,)),
+    "name of spaces": (_with("applicant.name", "   "), (422,)),
+    "NUL in the name": (_with("applicant.name", "张\x00三"), (422,)),
+    "emoji in the name": (_with("applicant.name", "张三😀"), (422,)),
+    "Latin letters in the name": (_with("applicant.name", "Zhang San"), (422,)),
+    "control character in the address": (
+        _with("applicant.address", "北京市朝阳区\x07建国路"),
+        (422,),
+    ),
+    "bidi override in the address": (
+        _with("applicant.address", "\u202e北京市朝阳区建国路"),
+        (422,),
+    ),
+    "address of 121 characters": (_with("applicant.address", "路" * 121), (422,)),
+    "phone with letters": (_with("applicant.phone", "1381234567a"), (422,)),
+    "card number failing Luhn": (
+        _with("applicant.bank_card_number", "6222021234567890124"),
+        (422,),
+    ),
 }
 EXPECTED_CODES = {
     "invalid ID check digit": "invalid_id",
@@ -852,6 +936,46 @@ def test_invalid_applications_are_refused_with_a_json_error(
         assert reply.body["code"] == EXPECTED_CODES[case]
 
 
+def _create_with_key(applicant: Applicant, key: str, body: dict[str, Any]) -> Reply:
+    request = urllib.request.Request(
+        f"{applicant.api_url}/v1/applications", data=json.dumps(body).encode(), method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", f"Bearer {applicant.token}")
+    request.add_header("Idempotency-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return Reply(response.status, json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        return Reply(exc.code, json.loads(exc.read()))
+
+
+def test_a_repeated_create_with_its_idempotency_key_creates_one_application(
+    applicants: Any,
+) -> None:
+    applicant = applicants()
+    applicant.sign_in()
+    body = applicant.application_body()
+    first = _create_with_key(applicant, "create-1", body)
+    again = _create_with_key(applicant, "create-1", body)
+    assert first.status == again.status == 201, (first.body, again.body)
+    assert again.body["id"] == first.body["id"]
+    mine = applicant._call("GET", "/v1/applications").body["applications"]
+    assert [a["id"] for a in mine] == [first.body["id"]]
+    # The same key with another body is a client bug, not a repeat.
+    changed = _create_with_key(
+        applicant, "create-1", {**body, "amount_fen": body["amount_fen"] + 100}
+    )
+    assert_error_reply(changed, 409)
+    assert changed.body["code"] == "idempotency_key_reused"
+    # Keys are per caller: another applicant's identical key creates their own.
+    other = applicants()
+    other.sign_in()
+    theirs = _create_with_key(other, "create-1", other.application_body())
+    assert theirs.status == 201 and theirs.body["id"] != first.body["id"]
+    assert_error_reply(_create_with_key(applicant, "has space", body), 400)
+
+
 def test_an_invalid_credit_code_is_refused(applicants: Any) -> None:
     applicant = applicants(business=True)
     applicant.sign_in()
@@ -868,8 +992,19 @@ def test_an_invalid_credit_code_is_refused(applicants: Any) -> None:
         (b"[1, 2, 3]", "invalid_json"),
         (b"\xff\xfe", "invalid_json"),
         (b'{"padding": "' + b"x" * (64 * 1024 + 1) + b'"}', "too_large"),
+        (b'{"amount_fen": ' + b"9" * 5000 + b"}", "invalid_json"),
+        (b"[" * 30_000 + b"]" * 30_000, "invalid_json"),
+        (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "invalid_json"),
     ],
-    ids=["invalid-json", "json-array", "not-utf8", "body-over-64KiB"],
+    ids=[
+        "invalid-json",
+        "json-array",
+        "not-utf8",
+        "body-over-64KiB",
+        "integer-of-5000-digits",
+        "arrays-nested-30000-deep",
+        "objects-nested-10000-deep",
+    ],
 )
 def test_malformed_bodies_are_refused(
     signed_in: Applicant, raw: Any, cloud: LocalCloud, data: bytes, code: str
@@ -877,6 +1012,66 @@ def test_malformed_bodies_are_refused(
     reply = raw("POST", f"{cloud.api_url}/v1/applications", data, token=signed_in.token)
     assert_error_reply(reply, 400, 413, 422)
     assert reply.body["code"] == code
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"code": ' + b"9" * 5000 + b"}", b"[" * 30_000 + b"]" * 30_000],
+    ids=["integer-of-5000-digits", "arrays-nested-30000-deep"],
+)
+def test_malformed_login_bodies_are_refused(raw: Any, cloud: LocalCloud, data: bytes) -> None:
+    reply = raw("POST", f"{cloud.api_url}/v1/sessions", data)
+    assert_error_reply(reply, 400)
+    assert reply.body["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"code": "anyone", "role": "admin"}, 403, "role_not_offered"),
+        ({"code": "anyone", "role": "bank", "funder_id": "no-such-bank"}, 403, "unknown_funder"),
+        ({"code": "anyone", "role": "bank"}, 400, "funder_required"),
+        ({"code": "anyone", "role": "root"}, 422, "validation_error"),
+    ],
+    ids=["admin", "bank-of-unknown-funder", "bank-without-funder", "unknown-role"],
+)
+def test_the_sandbox_login_issues_only_the_offered_roles(
+    cloud: LocalCloud, body: dict[str, str], status: int, code: str
+) -> None:
+    reply = call("POST", f"{cloud.api_url}/v1/sessions", body)
+    assert_error_reply(reply, status)
+    assert reply.body["code"] == code
+
+
+@pytest.mark.parametrize("role", ["applicant", "reviewer", "finance"])
+def test_the_sandbox_login_offers_the_listed_roles(cloud: LocalCloud, role: str) -> None:
+    reply = call("POST", f"{cloud.api_url}/v1/sessions", {"code": "someone", "role": role})
+    assert reply.status == 201, reply.body
+    assert reply.body["role"] == role
+    bank = {"code": "someone", "role": "bank", "funder_id": next(iter(cloud.banks))}
+    assert call("POST", f"{cloud.api_url}/v1/sessions", bank).status == 201
+
+
+def test_replies_are_never_cached_or_sniffed(signed_in: Applicant, cloud: LocalCloud) -> None:
+    for reply in (
+        signed_in._call("GET", "/v1/applications"),
+        signed_in._call("GET", "/v1/applications/A-nope"),
+        call("GET", f"{cloud.api_url}/v1/products"),
+        call("GET", f"{cloud.api_url}/v1/nowhere"),
+    ):
+        assert reply.headers.get("cache-control") == "no-store", reply
+        assert reply.headers.get("x-content-type-options") == "nosniff", reply
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/nowhere", "/", "/v1/applications/A1/nothing", "/v2/products"]
+)
+def test_unknown_routes_answer_404_in_the_one_error_shape(
+    signed_in: Applicant, raw: Any, cloud: LocalCloud, path: str
+) -> None:
+    reply = raw("GET", f"{cloud.api_url}{path}", token=signed_in.token)
+    assert_error_reply(reply, 404)
+    assert reply.body["code"] == "not_found"
 
 
 def test_chalices_own_errors_have_the_same_shape(

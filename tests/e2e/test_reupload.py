@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
-from infra.localcloud.miniprogram import Applicant
+from infra.localcloud.cloud import LocalCloud
+from infra.localcloud.miniprogram import Applicant, Reviewer
 from lending.applications.model import MAX_DOCUMENT_ATTEMPTS
 from lending.documents.kinds import DocumentKind
 from lending.sandbox.documents import render_document
@@ -58,7 +59,7 @@ def test_a_reupload_after_an_unreadable_document_carries_on(
 
 
 def test_documents_stay_unreadable_then_a_person_reviews(
-    applicants: Callable[..., Applicant], cast: Callable[..., int]
+    applicants: Callable[..., Applicant], cast: Callable[..., int], cloud: LocalCloud
 ) -> None:
     applicant = applicants()
     cast(applicant, "approve", pick=6)
@@ -74,3 +75,17 @@ def test_documents_stay_unreadable_then_a_person_reviews(
     assert view["document_attempts"] == MAX_DOCUMENT_ATTEMPTS
     events = [e["type"] for e in view["events"]]
     assert events.count("reupload_requested") == MAX_DOCUMENT_ATTEMPTS - 1
+    assert view["decision"] is None  # not scored: a person looks at the documents first
+
+    # The reviewer accepts the documents: the application goes on to data collection and
+    # scoring (it was sent to Offer unscored, and failed, before).
+    reviewer = Reviewer(cloud.api_url, code="documents-reviewer")
+    reviewer.sign_in()
+    assert reviewer.decide(applicant.application_id, "approve", []).status == 202
+    view = applicant.wait_for("offered", timeout=90)
+    assert view["status"] == "offered", view.get("outcome")
+    assert view["decision"]["outcome"] == "approve"
+    events = [e["type"] for e in view["events"]]
+    assert events.index("reviewed") < events.index("scored") < events.index("offered")
+    assert applicant.answer_offer(False).status == 202
+    assert applicant.wait_for(timeout=60)["status"] == "withdrawn"

@@ -87,6 +87,21 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | Non
 )
 
 
+# Optional request headers, by operation.
+HEADERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("post", "/v1/applications"): [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Repeat a create safely: the same key (per caller, 24 h) returns "
+            "the application already created; the same key with another body is a 409.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+        }
+    ]
+}
+
+
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template=REF + "{model}")
     components.update(schema.pop("$defs", {}))
@@ -101,11 +116,12 @@ def openapi() -> dict[str, Any]:
     for method, path, summary, request, reply, status in ROUTES:
         operation: dict[str, Any] = {"summary": summary, "responses": {}}
         params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
-        if params:
-            operation["parameters"] = [
-                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                for p in params
-            ]
+        parameters = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in params
+        ] + HEADERS.get((method, path), [])
+        if parameters:
+            operation["parameters"] = parameters
         if request is not None:
             operation["requestBody"] = {
                 "required": True,
