@@ -9,7 +9,7 @@ SAM_VENV := .venv-sam
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint bench bench-ocr bench-models models models-train clean
+.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models models models-train clean
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
@@ -20,6 +20,7 @@ help:
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
 	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
+	@echo "make asl     write the state machine's ASL from infra/statemachines/origination.py"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +60,9 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=cn-north-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 	$(VENV)/bin/statelint infra/statemachines/*.asl.json
+
+asl: $(VENV)/.installed
+	$(PY) -m infra.statemachines.origination
 
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q

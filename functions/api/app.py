@@ -267,7 +267,7 @@ def create_application() -> Response:
         return Response(body=create(), status_code=201)
     # Only a hash of the request is kept, to tell a repeat from a reuse of the key.
     reply = wiring.idempotent_creates().once(
-        who.subject, key, request.model_dump(mode="json"), create
+        who.subject, key, request.model_dump(mode="json"), create, app.lambda_context
     )
     return Response(body=reply, status_code=201)
 

@@ -1,4 +1,4 @@
-"""Step (.waitForTaskToken): put a case in the manual-review queue, or escalate it."""
+"""QueueForReview and EscalateReview (.waitForTaskToken): hold a case for a reviewer."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lending.aws import wiring
 from lending.aws.observability import logger
+from lending.origination.states import WaitInput
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    escalated = event.get("action") == "escalate_review"
-    wiring.steps().queue_review(event["application_id"], event["task_token"], escalated)
-    logger.info(
-        "queued for review",
-        extra={"application_id": event["application_id"], "escalated": escalated},
-    )
-    return {"queued": event["application_id"]}
+def queue_for_review(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = WaitInput.model_validate(event)
+    waiting = wiring.review_queue().queue_for_review(step.application_id, step.task_token)
+    logger.info("queued for review", extra={"application_id": step.application_id})
+    return waiting.model_dump()
+
+
+@logger.inject_lambda_context
+def escalate_review(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = WaitInput.model_validate(event)
+    waiting = wiring.review_queue().escalate_review(step.application_id, step.task_token)
+    logger.info("review escalated", extra={"application_id": step.application_id})
+    return waiting.model_dump()

@@ -1,4 +1,5 @@
-"""Step (.waitForTaskToken): match a funder and post the signed fund request to its queue."""
+"""Disburse (.waitForTaskToken): reserve a funder's quota and post a signed fund request;
+the bank's confirmation resumes the wait."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lending.aws import wiring
 from lending.aws.observability import logger, tracer
+from lending.origination.states import WaitInput
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    wiring.steps().disburse(event["application_id"], event["task_token"])
-    logger.info("fund requested", extra={"application_id": event["application_id"]})
-    return {"requested": event["application_id"]}
+def disburse(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = WaitInput.model_validate(event)
+    waiting = wiring.disbursement().disburse(step.application_id, step.task_token)
+    logger.info("fund requested", extra={"application_id": step.application_id})
+    return waiting.model_dump()

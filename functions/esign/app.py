@@ -1,4 +1,5 @@
-"""Step: make the offer (.waitForTaskToken), then render, sign and store the contract."""
+"""Offer (.waitForTaskToken: the applicant answers) and SignContract: render, hash, sign
+(KMS) and store the contract."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lending.aws import wiring
 from lending.aws.observability import logger, tracer
+from lending.origination.states import StateInput, WaitInput
+
+
+@logger.inject_lambda_context
+def offer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = WaitInput.model_validate(event)
+    waiting = wiring.offer_step().offer(step.application_id, step.task_token)
+    logger.info("offer made", extra={"application_id": step.application_id})
+    return waiting.model_dump()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    steps = wiring.steps()
-    application_id = event["application_id"]
-    if event.get("action") == "offer":
-        steps.offer(application_id, event["task_token"])
-        logger.info("offer made", extra={"application_id": application_id})
-        return {"offered": application_id}
-    result: dict[str, str] = steps.sign(application_id)
-    logger.info("contract signed", extra={"application_id": application_id})
-    return result
+def sign_contract(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = StateInput.model_validate(event)
+    signed = wiring.contract_signing().sign_contract(step.application_id)
+    logger.info("contract signed", extra={"application_id": step.application_id})
+    return signed.model_dump()

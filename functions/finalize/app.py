@@ -1,4 +1,5 @@
-"""Step: record an application's terminal outcome (declined, withdrawn, failed) and why."""
+"""The terminal states (Decline*, OfferRefused, OfferExpired, ReuploadExpired, NoFunding,
+FundingUnconfirmed, RecordTechnicalFailure): record the outcome and why."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lending.aws import wiring
 from lending.aws.observability import logger, metrics
+from lending.origination.states import FinalizeInput
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    result: dict[str, str] = wiring.steps().finalize(
-        event["application_id"], event["status"], event["code"], event.get("detail")
-    )
-    if "incident" in result:
+def finalize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = FinalizeInput.model_validate(event)
+    done = wiring.finalization().finalize(step.application_id, step.status, step.code, step.detail)
+    if done.incident is not None:
         # A fund request is out unanswered: finance must settle it with the funder.
         metrics.add_metric(name="FundingIncidents", unit=MetricUnit.Count, value=1)
-        logger.critical("ALARM: funding incident opened", extra={**event, **result})
-    logger.info("finalized", extra={"application_id": event["application_id"], **result})
-    return result
+        logger.critical(
+            "ALARM: funding incident opened",
+            extra={**step.model_dump(exclude={"detail"}), "incident": done.incident},
+        )
+    logger.info("finalized", extra={"application_id": step.application_id, **done.model_dump()})
+    return done.model_dump()

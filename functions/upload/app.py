@@ -1,5 +1,5 @@
-"""Documents: record each upload (S3 object-created events), and hold the state machine's
-wait for a re-upload (.waitForTaskToken) when a document could not be read."""
+"""Documents: record each upload (S3 object-created events), and RequestReupload: hold
+the state machine's wait (.waitForTaskToken) when a document could not be read."""
 
 from __future__ import annotations
 
@@ -10,14 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lending.aws import wiring
 from lending.aws.observability import logger
+from lending.origination.states import WaitInput
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if event.get("action") == "await_reupload":
-        wiring.steps().await_reupload(event["application_id"], event["task_token"])
-        logger.info("re-upload requested", extra={"application_id": event["application_id"]})
-        return {"awaiting": event["application_id"]}
+def record_upload(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     service = wiring.application_service()
     recorded = 0
     for record in event.get("Records", []):
@@ -29,3 +26,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         recorded += 1
     logger.info("documents recorded", extra={"count": recorded})
     return {"recorded": recorded}
+
+
+@logger.inject_lambda_context
+def request_reupload(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = WaitInput.model_validate(event)
+    waiting = wiring.reupload_request().request_reupload(step.application_id, step.task_token)
+    logger.info("re-upload requested", extra={"application_id": step.application_id})
+    return waiting.model_dump()

@@ -75,7 +75,7 @@ def test_invoking_a_deployed_function_runs_its_real_handler(
         ),
     )
     assert "FunctionError" not in out
-    assert json.loads(out["Payload"].read()) == {"status": "withdrawn"}
+    assert json.loads(out["Payload"].read()) == {"status": "withdrawn", "incident": None}
     assert cloud.registry.invocations["FinalizeFunction"] > before
     # The handler's effect is visible through the API: it really ran, against the cloud.
     view = draft.status()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -77,7 +78,6 @@ def _record_a_decision(application_id: str, now: datetime) -> None:
 
 def production_run() -> dict[str, Any]:
     """In a fresh interpreter: deploy with Sandbox=false and drive both applications."""
-    import boto3
 
     from infra.localcloud.bank import SimulatedBank
     from infra.localcloud.cloud import REGION, LocalCloud
@@ -100,9 +100,9 @@ def production_run() -> dict[str, Any]:
             return issuer.issue(subject, role, cloud.clock.now(), funder_id)
 
         shape: dict[str, Any] = {"amount_fen": 20_000_00, "monthly_income_fen": 18_000_00}
-        first, second = (
+        first, second, third = (
             Applicant(api, who, token=session(Role.APPLICANT, f"prod-{n}"), **shape)
-            for n, who in enumerate(identities(2))
+            for n, who in enumerate(identities(3))
         )
 
         # 1. Through OCR to the data sources, which refuse; scoring refuses in turn.
@@ -130,8 +130,12 @@ def production_run() -> dict[str, Any]:
         second.apply()
         second.upload_documents()
         _record_a_decision(second.application_id, cloud.clock.now())
-        assert second.submit().status == 202
-        assert second.wait_for("in_review", timeout=WAIT_SECONDS)["status"] == "in_review"
+        with cloud.wait_timeouts(review=1):  # nobody takes the review: it is escalated
+            assert second.submit().status == 202
+        deadline = time.monotonic() + WAIT_SECONDS
+        while "review_escalated" not in [e["type"] for e in second.status()["events"]]:
+            assert time.monotonic() < deadline, second.status()["status"]
+            time.sleep(0.1)
         reviewer = Reviewer(api, token=session(Role.REVIEWER, "prod-reviewer"))
         assert reviewer.decide(second.application_id, "approve", []).status == 202
         assert second.wait_for("offered", timeout=WAIT_SECONDS)["status"] == "offered"
@@ -144,12 +148,9 @@ def production_run() -> dict[str, Any]:
             "loan": second._call("GET", f"/v1/loans/{view.get('loan_id')}").status,
         }
 
-        # The schedules run too.
-        lam = boto3.client("lambda", region_name=REGION)
-        for logical_id in ("ReviewSweeperFunction", "PsiCheckFunction"):
-            name = cloud.deployment.functions[logical_id].name
-            out = lam.invoke(FunctionName=name, Payload=json.dumps({"source": "production"}))
-            seen.setdefault("scheduled_errors", {})[logical_id] = out.get("FunctionError")
+        # 3. An unreadable document that is never uploaded again: the wait expires.
+        seen["reupload_expired"] = _never_uploaded_again(cloud, third)
+        seen["scheduled_errors"] = _run_schedules(cloud)
 
         seen["ran"] = sorted(cloud.registry.invocations)
         seen["functions"] = sorted(cloud.deployment.functions)
@@ -157,6 +158,32 @@ def production_run() -> dict[str, Any]:
         # sandbox check's business: production skips scoring here).
         seen["iam"] = [str(f) for f in cloud.iam_findings() if "unused" not in f.kind]
     return seen
+
+
+def _never_uploaded_again(cloud: Any, applicant: Any) -> str:
+    from tests.e2e.test_reupload import blank_photo
+
+    applicant.apply()
+    applicant.upload_documents()
+    applicant.upload("id_front", blank_photo(), "image/jpeg")
+    with cloud.wait_timeouts(reupload=1):
+        assert applicant.submit().status == 202
+    status: str = applicant.wait_for(timeout=WAIT_SECONDS)["status"]
+    return status
+
+
+def _run_schedules(cloud: Any) -> dict[str, str | None]:
+    import boto3
+
+    from infra.localcloud.cloud import REGION
+
+    lam = boto3.client("lambda", region_name=REGION)
+    errors: dict[str, str | None] = {}
+    for logical_id in ("ReviewSweeperFunction", "PsiCheckFunction"):
+        name = cloud.deployment.functions[logical_id].name
+        out = lam.invoke(FunctionName=name, Payload=json.dumps({"source": "production"}))
+        errors[logical_id] = out.get("FunctionError")
+    return errors
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +234,12 @@ def test_every_step_after_scoring_runs_to_a_booked_loan(production: dict[str, An
     ]
     assert [t for t in disbursed["events"] if t in path] == path
     assert disbursed["loan"] == 200
+
+
+def test_unreadable_documents_are_asked_for_again_then_expire(
+    production: dict[str, Any],
+) -> None:
+    assert production["reupload_expired"] == "withdrawn"
 
 
 def test_every_function_runs(production: dict[str, Any]) -> None:

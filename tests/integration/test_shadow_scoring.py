@@ -22,7 +22,7 @@ VERSION = "admission-german-gb-shadow-itest"
 
 def _reload_models() -> None:
     wiring.challengers.cache_clear()
-    wiring.steps.cache_clear()
+    wiring.scoring.cache_clear()
 
 
 @pytest.fixture

@@ -3,21 +3,19 @@ another funder, then fail with the quota kept and an incident open."""
 
 from __future__ import annotations
 
-import base64
-from typing import Any
-
 import pytest
 
 from lending.applications.model import ApplicantDetails, Application, Status
 from lending.applications.ports import Event
-from lending.applications.service import applicant_context
-from lending.applications.steps import OriginationSteps
+from lending.applications.privacy import seal_applicant
 from lending.funding.model import MAX_FUNDING_ENQUIRIES, Confirmation, FundingUnconfirmed
+from lending.origination.disbursement import Disbursement
+from lending.origination.finalizing import Finalization
+from lending.origination.states import Finalized
 from lending.sandbox.identities import make_identity
 from tests.fakes import (
     FakeCipher,
     FakeClock,
-    FakeDocuments,
     FakeQueue,
     FakeSigner,
 )
@@ -38,26 +36,23 @@ def signed_application() -> Application:
         monthly_income_fen=20_000_00,
         monthly_debt_fen=0,
     )
-    blob = FakeCipher().encrypt(details.model_dump_json().encode(), applicant_context(app.id))
-    app.applicant_blob = base64.b64encode(blob).decode()
+    app.applicant_blob = seal_applicant(FakeCipher(), app.id, details)
     return app
 
 
-def steps_for(world: World, queue: FakeQueue) -> OriginationSteps:
-    unused: Any = None  # OCR, data sources and models: not part of disbursement
-    return OriginationSteps(
+def disbursement(world: World, queue: FakeQueue) -> Disbursement:
+    return Disbursement(
         repo=world.repo,
-        documents=FakeDocuments(),
-        cipher=FakeCipher(),
         clock=FakeClock(),
-        ocr=unused,
-        sources={},
-        scorecard=unused,
+        cipher=FakeCipher(),
         signer=FakeSigner(),
         funders=world.funders,
         fund_queue=queue,
-        loans=world.loans,
     )
+
+
+def finalization(world: World) -> Finalization:
+    return Finalization(repo=world.repo, clock=FakeClock(), funders=world.funders)
 
 
 @pytest.fixture
@@ -69,10 +64,10 @@ def world() -> World:
 
 def test_a_funder_that_does_not_answer_is_asked_again_never_another(world: World) -> None:
     queue = FakeQueue()
-    steps = steps_for(world, queue)
-    steps.disburse(APP_ID, "token-1")
+    step = disbursement(world, queue)
+    step.disburse(APP_ID, "token-1")
     for n in range(MAX_FUNDING_ENQUIRIES):  # each funding wait timed out
-        steps.disburse(APP_ID, f"token-{n + 2}")
+        step.disburse(APP_ID, f"token-{n + 2}")
     funders = {funder_id for funder_id, _, _ in queue.sent}
     request_ids = {message["body"]["fund_request_id"] for _, message, _ in queue.sent}
     dedup_ids = [dedup for _, _, dedup in queue.sent]
@@ -82,17 +77,18 @@ def test_a_funder_that_does_not_answer_is_asked_again_never_another(world: World
     assert app.funding is not None and app.funding.enquiries == MAX_FUNDING_ENQUIRIES
     assert app.tokens["funding"] == f"token-{MAX_FUNDING_ENQUIRIES + 1}"
     with pytest.raises(FundingUnconfirmed):
-        steps.disburse(APP_ID, "token-last")
+        step.disburse(APP_ID, "token-last")
     assert world.funders.funders["bank-a"].used_fen == AMOUNT  # one reservation throughout
 
 
 def test_failing_with_a_request_unanswered_keeps_the_quota_and_opens_an_incident(
     world: World,
 ) -> None:
-    steps = steps_for(world, FakeQueue())
-    steps.disburse(APP_ID, "token-1")
-    result = steps.finalize(APP_ID, "failed", "funding_unconfirmed", "FundingUnconfirmed")
-    assert result == {"status": "failed", "incident": "funding_unconfirmed"}
+    disbursement(world, FakeQueue()).disburse(APP_ID, "token-1")
+    result = finalization(world).finalize(
+        APP_ID, "failed", "funding_unconfirmed", "FundingUnconfirmed"
+    )
+    assert result == Finalized(status="failed", incident="funding_unconfirmed")
     app = world.app()
     assert [i.kind for i in app.incidents] == ["funding_unconfirmed"]
     assert world.funders.reservation_of(APP_ID) == "bank-a"
@@ -110,8 +106,7 @@ def test_failing_with_a_request_unanswered_keeps_the_quota_and_opens_an_incident
 
 
 def test_failing_before_any_request_gives_the_quota_back(world: World) -> None:
-    steps = steps_for(world, FakeQueue())
     world.funders.reserve("bank-a", APP_ID, AMOUNT)
     world.repo.save(world.app(), Event(type="noop", at=world.app().updated_at))
-    assert steps.finalize(APP_ID, "failed", "technical") == {"status": "failed"}
+    assert finalization(world).finalize(APP_ID, "failed", "technical").incident is None
     assert world.funders.reservation_of(APP_ID) is None

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lending
+from infra.statemachines.origination import render
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "infra" / "statemachines" / "origination.asl.json"
@@ -58,3 +59,7 @@ def test_every_error_the_state_machine_names_is_raised_by_the_code() -> None:
         assert name in classes, f"{name}: no exception class of that name"
         # Exactly this class: a subclass raised reaches Step Functions under its own name.
         assert re.search(rf"raise {name}\(|{name}\.__name__", code), f"{name} is never raised"
+
+
+def test_the_deployed_asl_is_the_one_the_builder_writes() -> None:
+    assert ASL.read_text() == render(), "run: python -m infra.statemachines.origination"

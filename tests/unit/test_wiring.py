@@ -1,4 +1,4 @@
-"""The composition root builds lazily, per function: a step builds (and touches) only the
+"""The composition root builds per function: a step builds (and touches) only the
 adapters it uses, and with Sandbox=false only the data sources and scoring refuse."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 
 from lending.aws import wiring
 from lending.aws.settings import settings
+from lending.scoring.sources import DataSourcesNotContracted
 
 SETTINGS = {
     "LENDING_APPLICATIONS_TABLE": "applications",
@@ -49,20 +50,16 @@ def _built() -> set[str]:
     return {f._build.__name__ for f in wiring._FACTORIES if any(k[0] == scope for k in f._built)}
 
 
-def test_steps_build_nothing_until_a_step_uses_it(production: None) -> None:
-    steps = wiring.steps()
-    assert _built() == {"steps"}  # no client, no registry read, no data source
-    assert "lazy" in repr(steps.scorecard)
-    steps.funders  # noqa: B018 (a proxy: touching the attribute builds nothing)
-    assert _built() == {"steps"}
+def test_a_step_builds_only_what_it_uses(production: None) -> None:
+    wiring.finalization()
+    assert _built() == {"finalization", "applications", "funders", "client"}
+    assert "model_registry" not in _built()  # Finalize never reads the model registry
 
 
 def test_production_refuses_each_data_source_by_name(production: None) -> None:
-    steps = wiring.steps()
-    with pytest.raises(wiring.DataSourcesNotContracted, match="'credit_bureau'"):
-        steps.sources["credit_bureau"]
-    with pytest.raises(wiring.DataSourcesNotContracted, match="scoring refuses to run"):
-        steps.scorecard.version  # noqa: B018
+    with pytest.raises(DataSourcesNotContracted, match="'credit_bureau'"):
+        wiring.data_collection().sources["credit_bureau"]
+    assert wiring.scoring().scorecard is None  # the step refuses when it would score
     assert "model_registry" not in _built()  # refused before any registry read
 
 

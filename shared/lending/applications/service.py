@@ -6,7 +6,6 @@ concurrent or repeated requests cannot corrupt state or act twice.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from lending.applications.model import (
     Status,
 )
 from lending.applications.ports import ApplicationRepository, DocumentStore, Event, Workflow
+from lending.applications.privacy import open_applicant, seal_applicant
 from lending.auth import Principal, Role, require
 from lending.documents.kinds import ACCEPTED_MIME_TYPES, MAX_DOCUMENT_BYTES, DocumentKind
 from lending.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -40,10 +40,6 @@ STAFF_EVENT_KEYS = frozenset({"reviewer"})
 def new_application_id(now: datetime) -> str:
     """Time-ordered and unguessable: 'A' + UTC timestamp + 64 random bits."""
     return "A" + now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(8)
-
-
-def applicant_context(application_id: str) -> dict[str, str]:
-    return {"application_id": application_id, "purpose": "applicant"}
 
 
 @dataclass
@@ -90,8 +86,7 @@ class ApplicationService:
         return self.repo.list_for_applicant(principal.subject, limit=50)
 
     def decrypt_applicant(self, app: Application) -> ApplicantDetails:
-        clear = self.cipher.decrypt(base64.b64decode(app.applicant_blob), applicant_context(app.id))
-        return ApplicantDetails.model_validate_json(clear)
+        return open_applicant(self.cipher, app)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -131,7 +126,6 @@ class ApplicationService:
             raise Conflict("too many applications in progress", "too_many_open")
         now = self.clock.now()
         app_id = new_application_id(now)
-        blob = self.cipher.encrypt(applicant.model_dump_json().encode(), applicant_context(app_id))
         app = Application(
             id=app_id,
             applicant_id=principal.subject,
@@ -143,7 +137,7 @@ class ApplicationService:
             purpose=purpose,
             created_at=now,
             updated_at=now,
-            applicant_blob=base64.b64encode(blob).decode(),
+            applicant_blob=seal_applicant(self.cipher, app_id, applicant),
             id_hash=self.blind_index.digest("id:" + applicant.id_number),
             credit_code_hash=(
                 self.blind_index.digest("uscc:" + applicant.credit_code)

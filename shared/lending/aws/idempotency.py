@@ -36,9 +36,16 @@ class IdempotentCreates:
         )
 
     def once(
-        self, subject: str, key: str, body: dict[str, Any], create: Callable[[], dict[str, Any]]
+        self,
+        subject: str,
+        key: str,
+        body: dict[str, Any],
+        create: Callable[[], dict[str, Any]],
+        lambda_context: Any,
     ) -> dict[str, Any]:
         """`create()`'s reply, run once per (subject, key); a repeat gets the first reply."""
+        # An in-progress record expires with the invocation (a crashed create may be retried).
+        self._config.register_lambda_context(lambda_context)
 
         @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="request", persistence_store=self._store, config=self._config

@@ -3,10 +3,10 @@
 Handlers ask this module for services; the local cloud and tests replace pieces with
 `override(...)` instead of patching.
 
-Lazily: the collaborators of the origination steps and of the application service are
-resolved on first use (`lazy`), so a function builds and touches only what its step
-uses. Finalize never reads the model registry, and with Sandbox=false only the steps
-that need contracted data sources refuse (DataSourcesNotContracted), at run time.
+Each origination state's function builds its own use case (`document_check`,
+`scoring`, `finalization`, ...) with only the adapters it uses: Finalize never reads the
+model registry, and with Sandbox=false only the steps that need contracted data sources
+refuse (DataSourcesNotContracted), at run time, never at import.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -31,37 +31,32 @@ from lending.aws.settings import Settings, settings
 from lending.aws.sqs import SqsFundQueue
 from lending.aws.stepfunctions import StepFunctionsWorkflow
 from lending.ports import Clock, SystemClock
+from lending.scoring.sources import DataSource, DataSourcesNotContracted
 
 if TYPE_CHECKING:
     from lending.applications.service import ApplicationService
-    from lending.applications.steps import OriginationSteps
     from lending.auth import SessionIssuer
     from lending.aws.idempotency import IdempotentCreates
     from lending.funding.confirmations import FundingConfirmations
     from lending.modelling.retrain import Retrainer
     from lending.ocr.ports import OcrEngine
+    from lending.origination.booking import Booking
+    from lending.origination.collection import DataCollection
+    from lending.origination.disbursement import Disbursement
+    from lending.origination.documents import DocumentCheck, ReuploadRequest
+    from lending.origination.finalizing import Finalization
+    from lending.origination.review import ReviewQueue
+    from lending.origination.scoring import Scoring
+    from lending.origination.signing import ContractSigning, OfferStep
     from lending.sandbox.providers import Directory, Faults
     from lending.scoring.monitoring import PopulationMonitor
     from lending.scoring.registry import ShadowModel
     from lending.scoring.scorecard import Scorecard
-    from lending.scoring.sources import DataSource
 
 _overrides: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3)
 P = ParamSpec("P")
 T = TypeVar("T")
-
-# The data sources the origination pipeline collects (one Parallel branch each).
-SOURCE_NAMES = ("credit_bureau", "business_registry", "tax_bureau", "judicial_records")
-
-
-class DataSourcesNotContracted(RuntimeError):
-    """Sandbox=false and no contracted adapter serves a data source the step needs.
-
-    The state machine records the name: CollectData's branch reports the source
-    unavailable, Score fails into RecordTechnicalFailure (outcome `failed`, detail
-    DataSourcesNotContracted) rather than scoring on sandbox data or on none.
-    """
 
 
 # -- one cold start per function -----------------------------------------------------------
@@ -109,38 +104,6 @@ _FACTORIES: list[Any] = []
 
 def _per_function(build: Callable[P, T]) -> _PerFunction[P, T]:
     return _PerFunction(build)
-
-
-class _Lazy:
-    """Stands for what `provide()` returns, asking for it at each use (it is cached)."""
-
-    __slots__ = ("_provide",)
-
-    def __init__(self, provide: Callable[[], Any]) -> None:
-        self._provide = provide
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._provide(), name)
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._provide()[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._provide())
-
-    def __len__(self) -> int:
-        return len(self._provide())
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._provide()
-
-    def __repr__(self) -> str:
-        return f"<lazy {getattr(self._provide, '__name__', self._provide)!r}>"
-
-
-def lazy(provide: Callable[[], T]) -> T:
-    """A collaborator resolved on first use: a step builds only the adapters it uses."""
-    return cast(T, _Lazy(provide))
 
 
 def override(**parts: Any) -> None:
@@ -258,7 +221,7 @@ def sandbox_directory() -> Directory:
     return directory
 
 
-class _UncontractedSources(Mapping[str, "DataSource"]):
+class _UncontractedSources(Mapping[str, DataSource]):
     """Sandbox=false: every source refuses, by name, when a step asks for it."""
 
     def __getitem__(self, source: str) -> DataSource:
@@ -363,51 +326,112 @@ def ocr_engine() -> OcrEngine:
     return engine
 
 
-def scoring_model() -> Scorecard:
-    """The model the score step decides with; with Sandbox=false it refuses to score."""
-    if not settings().sandbox:
-        # Until contracted sources are wired, the only data would be none at all.
-        raise DataSourcesNotContracted(
-            "scoring refuses to run: no contracted data sources ("
-            + ", ".join(SOURCE_NAMES)
-            + ") are configured with Sandbox=false, and it never scores on sandbox data"
-        )
-    return scorecard()
-
-
 @_per_function
 def application_service() -> ApplicationService:
     from lending.applications.service import ApplicationService
 
     return ApplicationService(
-        repo=lazy(applications),
-        documents=lazy(documents),
-        workflow=lazy(workflow),
-        cipher=lazy(cipher),
-        blind_index=lazy(blind_index),
+        repo=applications(),
+        documents=documents(),
+        workflow=workflow(),
+        cipher=cipher(),
+        blind_index=blind_index(),
         clock=clock(),
+    )
+
+
+# -- the origination steps: each function builds its own use case, and only its adapters --
+
+
+@_per_function
+def document_check() -> DocumentCheck:
+    from lending.origination.documents import DocumentCheck
+
+    return DocumentCheck(
+        repo=applications(), clock=clock(), documents=documents(), cipher=cipher(), ocr=ocr_engine()
     )
 
 
 @_per_function
-def steps() -> OriginationSteps:
-    """Every step's collaborators, each built on the step's first use of it."""
-    from lending.applications.steps import OriginationSteps
+def reupload_request() -> ReuploadRequest:
+    from lending.origination.documents import ReuploadRequest
 
-    return OriginationSteps(
-        repo=lazy(applications),
-        documents=lazy(documents),
-        cipher=lazy(cipher),
+    return ReuploadRequest(repo=applications(), clock=clock())
+
+
+@_per_function
+def data_collection() -> DataCollection:
+    from lending.origination.collection import DataCollection
+
+    return DataCollection(repo=applications(), clock=clock(), cipher=cipher(), sources=sources())
+
+
+@_per_function
+def scoring() -> Scoring:
+    from lending.origination.scoring import Scoring
+
+    if not settings().sandbox:
+        # No contracted data sources yet: the step refuses to score (with a recorded
+        # reason) rather than decide on sandbox data or on none.
+        return Scoring(repo=applications(), clock=clock(), cipher=cipher(), scorecard=None)
+    return Scoring(
+        repo=applications(),
         clock=clock(),
-        ocr=lazy(ocr_engine),
-        sources=lazy(sources),
-        scorecard=lazy(scoring_model),
-        challengers=lazy(challengers),
-        signer=lazy(signer),
-        funders=lazy(funders),
-        fund_queue=lazy(fund_queue),
-        loans=lazy(loans),
+        cipher=cipher(),
+        scorecard=scorecard(),
+        challengers=challengers(),
     )
+
+
+@_per_function
+def review_queue() -> ReviewQueue:
+    from lending.origination.review import ReviewQueue
+
+    return ReviewQueue(repo=applications(), clock=clock())
+
+
+@_per_function
+def offer_step() -> OfferStep:
+    from lending.origination.signing import OfferStep
+
+    return OfferStep(repo=applications(), clock=clock())
+
+
+@_per_function
+def contract_signing() -> ContractSigning:
+    from lending.origination.signing import ContractSigning
+
+    return ContractSigning(
+        repo=applications(), clock=clock(), documents=documents(), cipher=cipher(), signer=signer()
+    )
+
+
+@_per_function
+def disbursement() -> Disbursement:
+    from lending.origination.disbursement import Disbursement
+
+    return Disbursement(
+        repo=applications(),
+        clock=clock(),
+        cipher=cipher(),
+        signer=signer(),
+        funders=funders(),
+        fund_queue=fund_queue(),
+    )
+
+
+@_per_function
+def booking() -> Booking:
+    from lending.origination.booking import Booking
+
+    return Booking(repo=applications(), clock=clock(), loans=loans())
+
+
+@_per_function
+def finalization() -> Finalization:
+    from lending.origination.finalizing import Finalization
+
+    return Finalization(repo=applications(), clock=clock(), funders=funders())
 
 
 @_per_function
@@ -422,10 +446,10 @@ def funding_confirmations() -> FundingConfirmations:
     from lending.funding.confirmations import FundingConfirmations
 
     return FundingConfirmations(
-        repo=lazy(applications),
-        funders=lazy(funders),
-        loans=lazy(loans),
-        workflow=lazy(workflow),
+        repo=applications(),
+        funders=funders(),
+        loans=loans(),
+        workflow=workflow(),
         clock=clock(),
     )
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lending.applications.booking import book_loan
 from lending.applications.model import Application, FundingRefusal, Incident, Status
 from lending.applications.ports import ApplicationRepository, Event, Workflow
 from lending.errors import Conflict, NotFound
@@ -29,6 +28,7 @@ from lending.funding.model import (
     application_of,
 )
 from lending.loans.model import LoanRepository
+from lending.origination.booking import book_loan
 from lending.ports import Clock
 
 # The error a refusal fails the funding wait with; the ASL's Disburse state catches it.

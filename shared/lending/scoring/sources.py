@@ -41,6 +41,13 @@ class SourceReport:
     complete: bool
 
 
+class DataSourcesNotContracted(RuntimeError):
+    """A deployment without the sandbox (Sandbox=false) has no contracted adapter for a data
+    source the step needs: data collection marks that source unavailable, and scoring
+    refuses (the application fails with this reason) rather than score on sandbox data or
+    on none."""
+
+
 class SourceUnavailable(Exception):
     """The source is down or timed out; the pipeline records it and carries on with less data."""
 

@@ -1,7 +1,11 @@
-"""Booking a paid-out application as a loan: the Book step, and a late payout."""
+"""Book: the paid-out application becomes a loan with its repayment schedule, once.
+
+`book_loan` is also how a payout confirmed after the funding wait gave up is booked.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,6 +13,21 @@ from lending.applications.model import Application, Offer, Outcome, Status
 from lending.errors import Conflict
 from lending.finance import Schedule, build_schedule
 from lending.loans.model import InstalmentRecord, Loan, LoanRepository, loan_id_for
+from lending.origination.base import Step
+from lending.origination.states import LoanBooked
+
+
+@dataclass
+class Booking(Step):
+    loans: LoanRepository
+
+    def book(self, application_id: str) -> LoanBooked:
+        app = self._load(application_id)
+        if app.status is Status.DISBURSED and app.loan_id:
+            return LoanBooked(loan_id=app.loan_id)
+        book_loan(app, self.loans, self.clock.now())
+        self._save(app, "loan_booked", loan_id=app.loan_id)
+        return LoanBooked(loan_id=app.loan_id or "")
 
 
 def offer_schedule(offer: Offer, disbursed_on: date) -> Schedule:
