@@ -77,7 +77,7 @@ bench-ocr: bootstrap
 	$(PY) bench/bench_ocr.py --n 20
 
 models: $(VENV)/.installed
-	$(PY) -m lending.scoring.train
+	$(PY) -m lending.modelling.scorecard_training
 
 # German + bloan + SBA: 5-fold CV, holdout/OOT, report under reports/models/, registry.
 models-train: $(VENV)/.installed

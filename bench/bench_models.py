@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lending.modelling import scorecard_training as sc
 from lending.modelling.challengers import export_ensemble
 from lending.modelling.datasets import DATASETS, available
 from lending.modelling.pipeline import ALGORITHMS, builders
-from lending.scoring import train as sc
 from lending.scoring.decision import DecisionPolicy
 from lending.scoring.registry import as_shadow, shadow_scores
 from lending.scoring.scorecard import Scorecard

@@ -54,16 +54,6 @@ def free_port() -> int:
 
 
 @dataclass
-class Timeouts:
-    """Seconds each human / bank wait may take before the state machine moves on."""
-
-    review: int = 3 * 24 * 3600
-    offer: int = 7 * 24 * 3600
-    funding: int = 24 * 3600
-    reupload: int = 3 * 24 * 3600
-
-
-@dataclass
 class LocalCloud:
     deployment: Deployment
     registry: lambdas.LambdaRegistry
@@ -82,7 +72,6 @@ class LocalCloud:
     @contextmanager
     def start(
         cls,
-        timeouts: Timeouts | None = None,
         banks: bool = True,
         log_level: str = "WARNING",
         sandbox: bool = True,
@@ -112,8 +101,6 @@ class LocalCloud:
             s3_url = f"http://127.0.0.1:{s3_server._server.port}"  # type: ignore[union-attr]
             os.environ.update(deployment.environment)
             os.environ["LENDING_S3_PUBLIC_ENDPOINT"] = s3_url
-            for name, seconds in (timeouts or Timeouts()).__dict__.items():
-                os.environ[f"LENDING_{name.upper()}_TIMEOUT_SECONDS"] = str(seconds)
             clock = ControllableClock()
             _wire(clock)
             _seed_funders()

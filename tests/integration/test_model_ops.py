@@ -74,7 +74,7 @@ def _decided(i: int, at: datetime, pd_: float, bins: dict[str, str]) -> Applicat
 
 
 def test_the_weekly_check_queries_a_week_of_decisions_by_day(cloud: LocalCloud) -> None:
-    from lending.scoring import train
+    from lending.modelling import scorecard_training as train
 
     card = Scorecard.load(ARTEFACT)
     X, _ = train.load_german()

@@ -85,7 +85,7 @@ def test_bloan_trees_match_sklearn_with_missing_income(build: Any) -> None:
 def test_bloan_scorecard_settings_parity_and_shapes() -> None:
     from datetime import UTC, datetime
 
-    from lending.scoring import train as sc
+    from lending.modelling import scorecard_training as sc
     from lending.scoring.decision import DecisionPolicy
 
     spec = DATASETS["bloan"]

@@ -30,7 +30,7 @@ T0 = datetime(2031, 3, 1, tzinfo=UTC)
 
 
 def _german_rows() -> list[dict[str, Any]]:
-    from lending.scoring import train
+    from lending.modelling import scorecard_training as train
 
     X, _ = train.load_german()
     return [dict(r) for r in X.to_dict("records")]

@@ -17,7 +17,7 @@ from lending.sandbox.providers import default_german_csv
 from lending.scoring.decision import DecisionPolicy
 from lending.scoring.scorecard import DEFAULT_ARTEFACT, Scorecard
 
-train = pytest.importorskip("lending.scoring.train")
+train = pytest.importorskip("lending.modelling.scorecard_training")
 
 
 def _has_german_csv() -> bool:

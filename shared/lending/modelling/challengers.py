@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
-from lending.scoring.train import FeatureSpec
+from lending.modelling.scorecard_training import FeatureSpec
 
 SEED = 20240601
 FILL_QUANTILES = 10

@@ -31,14 +31,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from lending.sandbox.providers import default_german_csv
-from lending.scoring.train import (
+from lending.modelling.scorecard_training import (
     CANDIDATES,
     EXCLUDED,
     GERMAN_SETTINGS,
     FeatureSpec,
     ScorecardSettings,
 )
+from lending.sandbox.providers import default_german_csv
 
 Product = Literal["consumer", "business"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
-from lending.scoring.train import FeatureSpec
+from lending.modelling.scorecard_training import FeatureSpec
 
 EPS = 1e-6
 

@@ -23,9 +23,9 @@ from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
 from lending.modelling import metrics
+from lending.modelling import scorecard_training as sc
 from lending.modelling.challengers import SEED, build_boosting, build_forest, export_ensemble
 from lending.modelling.datasets import DATASETS, DatasetSpec, Frame
-from lending.scoring import train as sc
 from lending.scoring.decision import DecisionPolicy
 from lending.scoring.registry import (
     Algorithm,

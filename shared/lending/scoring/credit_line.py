@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-# The annuity is priced at the legal APR ceiling by default: a line affordable at 24% is
-# affordable at whatever lower rate pricing finally sets.
-DEFAULT_CAPACITY_RATE = Decimal("0.24")
+from lending.finance.products import APR_CAP
+
+# The annuity is priced at the legal APR ceiling by default: a line affordable at the cap
+# is affordable at whatever lower rate pricing finally sets.
+DEFAULT_CAPACITY_RATE = APR_CAP
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal
 
+from lending.finance.products import APR_CAP
 from lending.scoring.scorecard import ReasonCode
 
 Grade = Literal["A", "B", "C", "D", "E"]
-APR_CAP = Decimal("0.24")
 RATE_QUANTUM = Decimal("0.0001")  # one hundredth of a percentage point
 
 

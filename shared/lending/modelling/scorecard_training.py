@@ -1,7 +1,7 @@
 """Train the admission scorecard (WOE-binned logistic regression) and export its JSON artefact.
 
 Offline only: this is the one scoring module allowed to import scikit-learn/pandas/numpy.
-Run: ``python -m lending.scoring.train [--data CSV] [--out JSON]``.
+Run: ``python -m lending.modelling.scorecard_training [--data CSV] [--out JSON]``.
 """
 
 from __future__ import annotations
