@@ -84,7 +84,14 @@ class TemplateDeployer:
         return self._client_cache[service]
 
     def deploy(self) -> Deployment:
-        resources: dict[str, Any] = self.template["Resources"]
+        resolver = self.deployment.resolver
+        resolver.evaluate_conditions(self.template.get("Conditions", {}))
+        # A resource whose Condition is false is not created, as in CloudFormation.
+        resources: dict[str, Any] = {
+            logical_id: spec
+            for logical_id, spec in self.template["Resources"].items()
+            if resolver.conditions.get(spec.get("Condition", ""), True)
+        }
         globals_fn = self.template.get("Globals", {}).get("Function", {})
         self._role_arn = self.client("iam").create_role(
             RoleName=f"{self.stack}-execution", AssumeRolePolicyDocument=ROLE_POLICY

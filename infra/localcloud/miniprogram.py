@@ -136,6 +136,17 @@ class Applicant:
                 raise TimeoutError(f"{self.application_id} stuck in {view['status']}")
             time.sleep(0.05)
 
+    def wait_for_event(self, event_type: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll until the application's history has an event of this type."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.status()
+            if event_type in [e["type"] for e in view["events"]]:
+                return view
+            if view["status"] in TERMINAL or time.monotonic() > deadline:
+                raise TimeoutError(f"{self.application_id}: no {event_type} ({view['status']})")
+            time.sleep(0.05)
+
     def answer_offer(self, accept: bool) -> Reply:
         return self._call(
             "POST",

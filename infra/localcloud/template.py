@@ -7,6 +7,7 @@ so the local cloud resolves the handful of intrinsics the template uses itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,18 @@ class Resolver:
     def __init__(self, pseudo: dict[str, str], parameters: dict[str, str]) -> None:
         self.refs: dict[str, str] = {**pseudo, **parameters}
         self.attributes: dict[tuple[str, str], str] = {}
+        self.conditions: dict[str, bool] = {}
+
+    def evaluate_conditions(self, conditions: dict[str, Any]) -> None:
+        """The template's Conditions, by name (they may refer to one another)."""
+        pending = dict(conditions)
+        while pending:
+            for name, expression in list(pending.items()):
+                try:
+                    self.conditions[name] = bool(self.resolve(expression))
+                except KeyError:
+                    continue  # refers to a condition not evaluated yet
+                del pending[name]
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -75,6 +88,8 @@ class Resolver:
                 return self._sub(arg)
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key in _CONDITIONALS:
+                return _CONDITIONALS[key](self, arg)
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _sub(self, arg: Any) -> str:
@@ -90,6 +105,17 @@ class Resolver:
             return self.refs[name]
 
         return re.sub(r"\$\{([A-Za-z0-9_:.]+)\}", lookup, text)
+
+
+# Condition functions: (resolver, argument) -> value.
+_CONDITIONALS: dict[str, Callable[[Resolver, Any], Any]] = {
+    "Fn::If": lambda r, a: r.resolve(a[1] if r.conditions[a[0]] else a[2]),
+    "Fn::Equals": lambda r, a: r.resolve(a[0]) == r.resolve(a[1]),
+    "Fn::Not": lambda r, a: not r.resolve(a[0]),
+    "Fn::And": lambda r, a: all(r.resolve(x) for x in a),
+    "Fn::Or": lambda r, a: any(r.resolve(x) for x in a),
+    "Condition": lambda r, a: r.conditions[a],
+}
 
 
 def dependencies(value: Any) -> set[str]:

@@ -4,7 +4,6 @@ through the execution input's timeouts), and every state entered by the e2e suit
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import boto3
 import pytest
 
 from infra.localcloud.cloud import REGION, LocalCloud
-from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
+from infra.localcloud.miniprogram import Applicant, Reviewer
 from tests.e2e.test_reupload import blank_photo
 
 pytestmark = [pytest.mark.localcloud, pytest.mark.ocr]
@@ -76,12 +75,7 @@ def test_a_review_nobody_takes_in_time_is_escalated_and_still_decided(
         assert applicant.submit().status == 202
     reviewer = Reviewer(cloud.api_url, code="path-reviewer")
     reviewer.sign_in()
-    deadline = time.monotonic() + WAIT
-    view = applicant.status()
-    while "review_escalated" not in [e["type"] for e in view["events"]]:
-        assert time.monotonic() < deadline and view["status"] not in TERMINAL, view["status"]
-        time.sleep(0.1)
-        view = applicant.status()
+    applicant.wait_for_event("review_escalated", timeout=WAIT)
     escalated = next(c for c in reviewer.queue() if c["application_id"] == applicant.application_id)
     assert escalated.get("escalated") is True, "the state machine's review timeout escalates"
     assert "EscalateReview" in states_entered(cloud, applicant.application_id)

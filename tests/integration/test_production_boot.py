@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -132,10 +131,7 @@ def production_run() -> dict[str, Any]:
         _record_a_decision(second.application_id, cloud.clock.now())
         with cloud.wait_timeouts(review=1):  # nobody takes the review: it is escalated
             assert second.submit().status == 202
-        deadline = time.monotonic() + WAIT_SECONDS
-        while "review_escalated" not in [e["type"] for e in second.status()["events"]]:
-            assert time.monotonic() < deadline, second.status()["status"]
-            time.sleep(0.1)
+        second.wait_for_event("review_escalated", timeout=WAIT_SECONDS)
         reviewer = Reviewer(api, token=session(Role.REVIEWER, "prod-reviewer"))
         assert reviewer.decide(second.application_id, "approve", []).status == 202
         assert second.wait_for("offered", timeout=WAIT_SECONDS)["status"] == "offered"
