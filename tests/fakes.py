@@ -12,11 +12,12 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from lending.applications.model import Application, DocumentRef
+from lending.applications.model import ApplicantDetails, Application, DocumentRef
 from lending.applications.ports import Event
 from lending.errors import Conflict, NotFound
 from lending.funding.model import Funder
 from lending.loans.model import Loan
+from lending.sandbox.identities import make_identity
 
 
 class FakeClock:
@@ -224,3 +225,38 @@ class FakeSigner:
         return self._key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+
+
+def applicant_details(seed: int = 1, **changes: object) -> ApplicantDetails:
+    """What a synthetic applicant declares (with a company, for business products)."""
+    person = make_identity(seed)
+    return ApplicantDetails(
+        name=person.name,
+        id_number=person.id_number,
+        phone=person.phone,
+        address=person.address,
+        bank_card_number=person.bank_card_number,
+        monthly_income_fen=20_000_00,
+        monthly_debt_fen=0,
+        company_name=person.company_name,
+        credit_code=person.credit_code,
+    ).model_copy(update=changes)
+
+
+# Settings of a production deployment (Sandbox=false), for tests that build the wiring.
+PRODUCTION_SETTINGS = {
+    "LENDING_SANDBOX": "false",
+    "LENDING_APPLICATIONS_TABLE": "applications",
+    "LENDING_DOCUMENTS_TABLE": "documents",
+    "LENDING_LOANS_TABLE": "loans",
+    "LENDING_FUNDERS_TABLE": "funders",
+    "LENDING_IDEMPOTENCY_TABLE": "idempotency",
+    "LENDING_DOCUMENTS_BUCKET": "bucket",
+    "LENDING_DATA_KEY_ID": "data-key",
+    "LENDING_SIGNING_KEY_ID": "signing-key",
+    "LENDING_INDEX_KEY_ID": "index-key",
+    "LENDING_SESSION_KEY_ID": "session-key",
+    "LENDING_STATE_MACHINE_ARN": "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:x",
+    "LENDING_MODEL_REGISTRY_TABLE": "models",
+    "LENDING_FUNDER_QUEUES": "{}",
+}

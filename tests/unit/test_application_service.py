@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from lending.applications.model import (
-    ApplicantDetails,
     Application,
     OfferAnswer,
     Reason,
@@ -17,7 +16,6 @@ from lending.applications.ports import Event
 from lending.applications.service import ApplicationService, document_key, parse_document_key
 from lending.auth import Principal, Role
 from lending.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from lending.sandbox.identities import make_identity
 from tests.fakes import (
     FakeBlindIndex,
     FakeCipher,
@@ -25,6 +23,7 @@ from tests.fakes import (
     FakeDocuments,
     FakeRepo,
     FakeWorkflow,
+    applicant_details,
 )
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
@@ -34,20 +33,7 @@ def who(subject: str, role: Role = Role.APPLICANT) -> Principal:
     return Principal(subject=subject, role=role, expires_at=LATER)
 
 
-def details(seed: int = 1, **changes: object) -> ApplicantDetails:
-    person = make_identity(seed)
-    base = ApplicantDetails(
-        name=person.name,
-        id_number=person.id_number,
-        phone=person.phone,
-        address=person.address,
-        bank_card_number=person.bank_card_number,
-        monthly_income_fen=20_000_00,
-        monthly_debt_fen=0,
-        company_name=person.company_name,
-        credit_code=person.credit_code,
-    )
-    return base.model_copy(update=changes)
+details = applicant_details
 
 
 @pytest.fixture
@@ -250,13 +236,17 @@ def test_of_two_racing_answers_only_the_recorded_one_resumes_the_wait() -> None:
     assert service.workflow.resumed == [("T-offer", {"accepted": False})]  # type: ignore[attr-defined]
 
 
-def test_applicants_never_see_who_reviewed_their_case(service: ApplicationService) -> None:
+def in_review(service: ApplicationService, **changes: object) -> Application:
     app = create(service)
     stored = service.repo.get(app.id)
     assert stored is not None
-    stored.status = Status.IN_REVIEW
+    stored = stored.model_copy(update={"status": Status.IN_REVIEW, **changes})
     stored.tokens["review"] = "T-review"
-    service.repo.save(stored, Event(type="queued_for_review", at=stored.updated_at))
+    return service.repo.save(stored, Event(type="queued_for_review", at=stored.updated_at))
+
+
+def test_applicants_never_see_who_reviewed_their_case(service: ApplicationService) -> None:
+    app = in_review(service)
     service.review(who("R1", Role.REVIEWER), app.id, "approve", [])
     mine = service.status_view(who("U1"), app.id)
     assert "reviewed_by" not in mine
@@ -269,13 +259,7 @@ def test_applicants_never_see_who_reviewed_their_case(service: ApplicationServic
 def test_approving_a_documents_review_goes_on_to_data_collection(
     service: ApplicationService,
 ) -> None:
-    app = create(service)
-    stored = service.repo.get(app.id)
-    assert stored is not None
-    stored.status = Status.IN_REVIEW
-    stored.ocr_outcome = "unreadable"
-    stored.tokens["review"] = "T-review"
-    service.repo.save(stored, Event(type="queued_for_review", at=stored.updated_at))
+    app = in_review(service, ocr_outcome="unreadable")
     reviewed = service.review(who("R1", Role.REVIEWER), app.id, "approve", [])
     assert reviewed.status is Status.COLLECTING_DATA
     assert service.workflow.resumed[0][1]["stage"] == "documents"  # type: ignore[attr-defined]

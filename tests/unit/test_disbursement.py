@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from lending.applications.model import ApplicantDetails, Application, Status
+from lending.applications.model import Application, Status
 from lending.applications.ports import Event
 from lending.applications.privacy import seal_applicant
 from lending.funding.model import MAX_FUNDING_ENQUIRIES, Confirmation, FundingUnconfirmed
 from lending.origination.disbursement import Disbursement
 from lending.origination.finalizing import Finalization
 from lending.origination.states import Finalized
-from lending.sandbox.identities import make_identity
 from tests.fakes import (
     FakeCipher,
     FakeClock,
     FakeQueue,
     FakeSigner,
+    applicant_details,
 )
 from tests.unit.test_funding_confirmations import AMOUNT, APP_ID, World, disbursing_application
 
@@ -26,16 +26,7 @@ def signed_application() -> Application:
     """Signed and accepted, nothing asked of a funder yet."""
     app = disbursing_application(Status.SIGNED)
     app.funding = None
-    person = make_identity(7)
-    details = ApplicantDetails(
-        name=person.name,
-        id_number=person.id_number,
-        phone=person.phone,
-        address=person.address,
-        bank_card_number=person.bank_card_number,
-        monthly_income_fen=20_000_00,
-        monthly_debt_fen=0,
-    )
+    details = applicant_details(7, company_name=None, credit_code=None)
     app.applicant_blob = seal_applicant(FakeCipher(), app.id, details)
     return app
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from lending.applications.model import (
-    ApplicantDetails,
     Application,
     DocumentRef,
     Funding,
@@ -30,7 +29,6 @@ from lending.origination.review import ReviewQueue
 from lending.origination.scoring import Scoring
 from lending.origination.signing import ContractSigning, OfferStep
 from lending.origination.states import SourceResult
-from lending.sandbox.identities import make_identity
 from lending.sandbox.providers import Directory, Faults, all_providers
 from lending.scoring.scorecard import Scorecard
 from lending.scoring.sources import DataSourcesNotContracted, SourceUnavailable, Subject
@@ -43,6 +41,7 @@ from tests.fakes import (
     FakeLoans,
     FakeRepo,
     FakeSigner,
+    applicant_details,
 )
 from tests.unit.test_funding_confirmations import disbursing_application
 
@@ -69,18 +68,11 @@ def applicant_app(status: Status = Status.SUBMITTED) -> Application:
     """A consumer application with sealed details and uploaded documents."""
     app = disbursing_application(status)
     app.funding, app.offer, app.offer_answer, app.contract = None, None, None, None
-    person = make_identity(11)
-    details = ApplicantDetails(
-        name=person.name,
-        id_number=person.id_number,
-        phone=person.phone,
-        address=person.address,
-        bank_card_number=person.bank_card_number,
-        monthly_income_fen=25_000_00,
-        monthly_debt_fen=0,
+    details = applicant_details(
+        11, monthly_income_fen=25_000_00, company_name=None, credit_code=None
     )
     app.applicant_blob = seal_applicant(FakeCipher(), app.id, details)
-    app.id_hash = FakeBlindIndex().digest("id:" + person.id_number)
+    app.id_hash = FakeBlindIndex().digest("id:" + details.id_number)
     app.documents = {
         kind.value: DocumentRef(
             kind=kind.value,

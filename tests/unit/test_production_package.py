@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fakes import PRODUCTION_SETTINGS
+
 ROOT = Path(__file__).resolve().parents[2]
 # Each function served from the layer, and the wiring factory its handler uses.
 LAYER_FUNCTIONS = {
@@ -51,22 +53,10 @@ print(json.dumps(built))
 """
 
 SETTINGS = {
+    **PRODUCTION_SETTINGS,
     "AWS_DEFAULT_REGION": "cn-north-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
-    "LENDING_SANDBOX": "false",
-    "LENDING_APPLICATIONS_TABLE": "applications",
-    "LENDING_DOCUMENTS_TABLE": "documents",
-    "LENDING_LOANS_TABLE": "loans",
-    "LENDING_FUNDERS_TABLE": "funders",
-    "LENDING_IDEMPOTENCY_TABLE": "idempotency",
-    "LENDING_DOCUMENTS_BUCKET": "bucket",
-    "LENDING_DATA_KEY_ID": "data-key",
-    "LENDING_SIGNING_KEY_ID": "signing-key",
-    "LENDING_INDEX_KEY_ID": "index-key",
-    "LENDING_SESSION_KEY_ID": "session-key",
-    "LENDING_STATE_MACHINE_ARN": "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:x",
-    "LENDING_FUNDER_QUEUES": "{}",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 

@@ -10,21 +10,7 @@ import pytest
 from lending.aws import wiring
 from lending.aws.settings import settings
 from lending.scoring.sources import DataSourcesNotContracted
-
-SETTINGS = {
-    "LENDING_APPLICATIONS_TABLE": "applications",
-    "LENDING_DOCUMENTS_TABLE": "documents",
-    "LENDING_LOANS_TABLE": "loans",
-    "LENDING_FUNDERS_TABLE": "funders",
-    "LENDING_IDEMPOTENCY_TABLE": "idempotency",
-    "LENDING_DOCUMENTS_BUCKET": "bucket",
-    "LENDING_DATA_KEY_ID": "data-key",
-    "LENDING_SIGNING_KEY_ID": "signing-key",
-    "LENDING_INDEX_KEY_ID": "index-key",
-    "LENDING_SESSION_KEY_ID": "session-key",
-    "LENDING_STATE_MACHINE_ARN": "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:x",
-    "LENDING_MODEL_REGISTRY_TABLE": "models",
-}
+from tests.fakes import PRODUCTION_SETTINGS
 
 
 def _forget() -> None:
@@ -36,9 +22,8 @@ def _forget() -> None:
 
 @pytest.fixture
 def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in SETTINGS.items():
+    for name, value in PRODUCTION_SETTINGS.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LENDING_SANDBOX", "false")
     _forget()
     with wiring.scope("unit-test-wiring"):
         yield
