@@ -76,6 +76,10 @@ class TemplateDeployer:
         self._client_cache: dict[str, Any] = {}
         self._role_arn = ""
 
+    @property
+    def _partition(self) -> str:
+        return self.deployment.resolver.refs["AWS::Partition"]
+
     def client(self, service: str) -> Any:
         if service not in self._client_cache:
             self._client_cache[service] = boto3.client(  # type: ignore[call-overload]
@@ -237,7 +241,7 @@ class TemplateDeployer:
                     "CORSRules": [_cors_rule(r) for r in p["CorsConfiguration"]["CorsRules"]]
                 },
             )
-        self._set(logical_id, name, Arn=f"arn:aws:s3:::{name}")
+        self._set(logical_id, name, Arn=f"arn:{self._partition}:s3:::{name}")
 
     def _queue(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
         p = self.deployment.resolver.resolve(props)
@@ -264,7 +268,8 @@ class TemplateDeployer:
 
     def _layer(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
         # Locally the lending package is installed in the environment itself.
-        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT}:layer:{self.stack}-{logical_id}:1"
+        layer = f"{self.stack}-{logical_id}"
+        arn = f"arn:{self._partition}:lambda:{self.region}:{ACCOUNT}:layer:{layer}:1"
         self._set(logical_id, arn)
 
     def _api(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from lending.finance import (
     ProductType,
     RepaymentMethod,
     disclose,
+    format_rate,
     get_product,
     list_products,
 )
@@ -59,8 +60,10 @@ def test_disclosure_numbers_no_fee() -> None:
     assert d.total_cost_fen == 6_618_53
     assert d.total_repayment_fen == 106_618_53
     assert "首期应还8,884.88元" in d.representative_example_zh
-    assert "年化利率(IRR)12.00%" in d.representative_example_zh
-    assert "APR 12.00%" in d.representative_example_en
+    # The regulator's wording: the ×12 IRR figure is 年化利率(单利); the compounded one 复利.
+    assert "年化利率(单利)12.00%" in d.representative_example_zh
+    assert f"复利{format_rate(d.effective_annual_rate)}" in d.representative_example_zh
+    assert "annualised rate 12.00% simple, 12.68% compounded" in d.representative_example_en
     assert d.risk_warning_zh == get_product("consumer-flex").risk_warning_zh
 
 

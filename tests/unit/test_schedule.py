@@ -15,6 +15,7 @@ from lending.finance import (
     add_months,
     annuity_payment_fen,
     build_schedule,
+    disclose,
     equal_instalment,
     equal_principal,
     format_yuan,
@@ -39,12 +40,13 @@ def _check_invariants(s: Schedule) -> None:
     assert s.total_principal_fen == s.principal_fen
     assert s.total_repayment_fen == s.total_principal_fen + s.total_interest_fen
     remaining = s.principal_fen
-    monthly = s.annual_rate / 12
     for r in rows:
         assert r.principal_fen >= 0
         assert r.interest_fen >= 0
         assert r.total_fen == r.principal_fen + r.interest_fen
-        assert r.interest_fen == round_half_up_fen(remaining * monthly)
+        # Exact: remaining × rate / 12 as integers, rounded once half-up.
+        numerator, denominator = s.annual_rate.as_integer_ratio()
+        assert r.interest_fen == _half_up(remaining * numerator, 12 * denominator)
         remaining -= r.principal_fen
         assert r.remaining_principal_fen == remaining >= 0
     assert rows[-1].remaining_principal_fen == 0
@@ -161,3 +163,40 @@ def test_format_yuan() -> None:
     assert format_yuan(8_606_64) == "8,606.64"
     assert format_yuan(5) == "0.05"
     assert format_yuan(-1_234_56) == "-1,234.56"
+
+
+# -- interest at an exact half fen ------------------------------------------------------------
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """The oracle: round numerator/denominator (>= 0) half-up in integers only."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def test_a_half_fen_of_interest_rounds_up_whatever_the_rate() -> None:
+    # 18000 × 3.7% / 12 = 55.5 fen exactly; a monthly rate stored at 50 digits gave 55.
+    one = interest_first(18_000, Decimal("0.037"), 1, date(2024, 1, 31))
+    assert one.instalments[0].interest_fen == 56
+    assert (
+        disclose(
+            "consumer-flex", 15_300_000, 3, "equal_instalment", Decimal("0.0721")
+        ).total_interest_fen
+        == 184_222
+    )
+
+
+@given(
+    st.integers(min_value=1, max_value=10**10),
+    st.integers(min_value=360, max_value=2400),  # basis points: 3.60% to 24.00%
+    st.sampled_from(list(RepaymentMethod)),
+    st.integers(min_value=1, max_value=36),
+)
+def test_every_period_interest_is_the_exact_amount_rounded_once(
+    principal: int, bps: int, method: RepaymentMethod, term: int
+) -> None:
+    schedule = build_schedule(method, principal, Decimal(bps) / 10_000, term, D0)
+    remaining = principal
+    for row in schedule.instalments:
+        # remaining × (bps / 10000) / 12, as a fraction of integers
+        assert row.interest_fen == _half_up(remaining * bps, 120_000)
+        remaining -= row.principal_fen

@@ -452,7 +452,8 @@ def disclose(
     total_repayment = schedule.total_repayment_fen + apr.total_fees_fen
     facts_zh = (
         f"示例：借款{format_yuan(amount_fen)}元，期限{term_months}个月，{parsed.label_zh}，"
-        f"年利率(单利){format_rate(annual_rate)}，年化利率(IRR){format_rate(apr.nominal_apr)}，"
+        f"借款年利率{format_rate(annual_rate)}，年化利率(单利){format_rate(apr.nominal_apr)}"
+        f"（按内部收益率法计算，含全部费用；复利{format_rate(apr.effective_apr)}），"
         f"首期应还{format_yuan(first)}元，末期应还{format_yuan(last)}元，"
         f"利息合计{format_yuan(apr.total_interest_fen)}元，费用合计{format_yuan(apr.total_fees_fen)}元，"
         f"还款总额{format_yuan(total_repayment)}元。"
@@ -460,7 +461,9 @@ def disclose(
     facts_en = (
         f"Example: borrowing CNY {format_yuan(amount_fen)} over {term_months} months, "
         f"{parsed.label_en.lower()}, at a nominal annual rate of {format_rate(annual_rate)} "
-        f"(APR {format_rate(apr.nominal_apr)}, IRR method): first payment "
+        f"(annualised rate {format_rate(apr.nominal_apr)} simple, "
+        f"{format_rate(apr.effective_apr)} compounded; IRR method, all fees included): "
+        f"first payment "
         f"CNY {format_yuan(first)}, last payment CNY {format_yuan(last)}, total interest "
         f"CNY {format_yuan(apr.total_interest_fen)}, "
         f"total fees CNY {format_yuan(apr.total_fees_fen)}, "

@@ -5,7 +5,9 @@ Conventions (the contract and the disclosure both rely on these, so change them 
 * Money is integer fen; rates are ``Decimal`` annual nominal rates (``Decimal("0.06")`` = 6%).
 * Monthly rate ``i = r / 12`` (月利率 = 年利率 / 12), independent of the actual number of
   days in the month, as is customary for Chinese instalment loans.
-* Interest of every period is ``remaining principal × i`` rounded **half-up** to the fen.
+* Interest of every period is ``remaining principal × r / 12`` computed exactly and rounded
+  once, **half-up**, to the fen (never via a rounded monthly rate: ``r / 12`` does not
+  terminate for most rates, and a tie k + 0.5 fen would come out k).
 * The equal-instalment payment is the annuity amount rounded half-up to the fen.
 * The **last instalment absorbs the principal remainder**: its principal is whatever is still
   outstanding, so principal always sums exactly to P. Its total may therefore differ from the
@@ -140,9 +142,11 @@ def _monthly_rate(annual_rate: Decimal) -> Decimal:
         return annual_rate / 12
 
 
-def _interest(remaining_fen: int, monthly_rate: Decimal) -> int:
+def _interest(remaining_fen: int, annual_rate: Decimal) -> int:
+    """``remaining × r / 12``, half-up: the product is exact, and a quotient that is a tie
+    (a multiple of 6 over 12) is exact too, so the one rounding sees the true value."""
     with localcontext(prec=_PREC):
-        return round_half_up_fen(remaining_fen * monthly_rate)
+        return round_half_up_fen(remaining_fen * annual_rate / 12)
 
 
 def _assemble(
@@ -159,11 +163,10 @@ def _assemble(
     The last period always repays everything still outstanding (remainder absorption), and no
     period may repay more than is outstanding, so no principal or remaining value goes negative.
     """
-    i = _monthly_rate(annual_rate)
     remaining = principal_fen
     rows: list[Instalment] = []
     for k in range(1, term_months + 1):
-        interest = _interest(remaining, i)
+        interest = _interest(remaining, annual_rate)
         if k == term_months:
             principal = remaining
         else:
