@@ -1,0 +1,1 @@
+"""After the loan: the ledger, payments, overdue interest, delinquency (no AWS here)."""
