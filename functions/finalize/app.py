@@ -13,7 +13,6 @@ from lending.aws.observability import logger, metrics
 from lending.origination.states import FinalizeInput
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context
 def finalize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = FinalizeInput.model_validate(event)
@@ -21,6 +20,7 @@ def finalize(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if done.incident is not None:
         # A fund request is out unanswered: finance must settle it with the funder.
         metrics.add_metric(name="FundingIncidents", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()  # here only: most outcomes publish no metric
         logger.critical(
             "ALARM: funding incident opened",
             extra={**step.model_dump(exclude={"detail"}), "incident": done.incident},
