@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -130,6 +130,16 @@ class LoanAccount:
             disbursed_on,
             (Posting(None, Component.PRINCIPAL, principal_fen),),
         )
+        return account
+
+    @classmethod
+    def restore(cls, terms: LoanAccount, entries: Iterable[Entry]) -> LoanAccount:
+        """The account as its entries left it: `terms` gives the contract (its plan the
+        contract plan), the entries everything since, the last reschedule the plan."""
+        account = replace(terms, entries=list(entries), plan=list(terms.contract_plan))
+        for entry in account.entries:
+            if entry.kind is EntryKind.RESCHEDULE:
+                account.plan = list(entry.plan)
         return account
 
     # -- reading ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 
 class Component(StrEnum):
@@ -178,3 +179,34 @@ def postings_by_component(postings: Iterable[Posting]) -> Mapping[Component, int
     for p in postings:
         totals[p.component] += p.amount_fen
     return dict(totals)
+
+
+def entry_to_dict(entry: Entry) -> dict[str, Any]:
+    """The stored form of an entry (JSON-ready; integers and ISO dates only)."""
+    return {
+        "seq": entry.seq,
+        "kind": entry.kind.value,
+        "on": entry.on.isoformat(),
+        "postings": [[p.instalment, p.component.value, p.amount_fen] for p in entry.postings],
+        "reference": entry.reference,
+        "plan": [
+            [p.number, p.due_date.isoformat(), p.principal_fen, p.interest_fen] for p in entry.plan
+        ],
+    }
+
+
+def entry_from_dict(data: Mapping[str, Any]) -> Entry:
+    return Entry(
+        seq=int(data["seq"]),
+        kind=EntryKind(data["kind"]),
+        on=date.fromisoformat(data["on"]),
+        postings=tuple(
+            Posting(None if n is None else int(n), Component(c), int(v))
+            for n, c, v in data["postings"]
+        ),
+        reference=str(data.get("reference", "")),
+        plan=tuple(
+            Planned(int(n), date.fromisoformat(d), int(p), int(i))
+            for n, d, p, i in data.get("plan", [])
+        ),
+    )
