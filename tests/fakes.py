@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from lending.errors import Conflict, NotFound
 from lending.funding.model import Funder
 from lending.loans.model import Loan
 from lending.sandbox.identities import make_identity
+from lending.servicing.ledger import Entry
 
 
 class FakeClock:
@@ -190,11 +192,13 @@ class FakeFunders:
 @dataclass
 class FakeLoans:
     loans: dict[str, Loan] = field(default_factory=dict)
+    ledgers: dict[str, list[Entry]] = field(default_factory=dict)
 
-    def book(self, loan: Loan) -> bool:
+    def book(self, loan: Loan, opening: Sequence[Entry]) -> bool:
         if loan.id in self.loans:
             return False
         self.loans[loan.id] = loan
+        self.ledgers[loan.id] = list(opening)
         return True
 
     def get(self, loan_id: str) -> Loan | None:

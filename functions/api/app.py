@@ -39,6 +39,8 @@ from lending.errors import (
 )
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
+from lending.servicing.account import LoanAccount, account_of, business_day
+from lending.servicing.statement import statement
 
 app = Chalice(app_name="lending-api")
 MAX_BODY_BYTES = 64 * 1024
@@ -335,7 +337,9 @@ def loan(loan_id: str) -> dict[str, Any]:
     if booked is None or (who.role is Role.APPLICANT and booked.applicant_id != who.subject):
         raise NotFound("no such loan")
     require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
-    return booked.model_dump(mode="json")
+    account = LoanAccount.restore(account_of(booked), wiring.ledger().entries(loan_id))
+    today = business_day(wiring.clock().now())
+    return {**booked.model_dump(mode="json"), "statement": statement(account, today)}
 
 
 @app.route("/v1/openapi.json", methods=["GET"])

@@ -384,6 +384,15 @@ def test_the_booked_loan_schedule_sums_exactly_to_the_offer(approved: Run) -> No
     assert [i["number"] for i in loan["instalments"]] == list(range(1, offer["term_months"] + 1))
     assert loan["contract_sha256"] == view["contract"]["sha256_hex"]
     assert loan["payout_reference"] == view["funding"]["payout_reference"]
+    # The ledger opened with the disbursement: all principal outstanding, nothing due yet.
+    statement = loan["statement"]
+    assert statement["status"] == "current" and statement["bucket"] == "M0"
+    assert statement["principal_outstanding_fen"] == offer["amount_fen"]
+    assert statement["due_now_fen"] == 0 and statement["credit_fen"] == 0
+    assert [i["status"] for i in statement["instalments"]] == ["due"] * offer["term_months"]
+    assert [i["principal_fen"] for i in statement["instalments"]] == [
+        i["principal_fen"] for i in loan["instalments"]
+    ]
 
 
 def test_the_contract_signature_verifies_with_the_published_key(

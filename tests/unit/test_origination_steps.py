@@ -32,6 +32,7 @@ from lending.origination.states import SourceResult
 from lending.sandbox.providers import Directory, Faults, all_providers
 from lending.scoring.scorecard import Scorecard
 from lending.scoring.sources import DataSourcesNotContracted, SourceUnavailable, Subject
+from lending.servicing.ledger import Balances
 from lending.signatures import verify_signature
 from tests.fakes import (
     FakeBlindIndex,
@@ -290,4 +291,7 @@ def test_a_paid_loan_is_booked_once_and_an_unpaid_one_not_at_all() -> None:
     assert step.book(paid.id).loan_id == loan_id and list(loans.loans) == [loan_id]
     booked = loans.loans[loan_id]
     assert sum(i.principal_fen for i in booked.instalments) == booked.principal_fen
+    # The ledger opens with the disbursement, booked in the same write.
+    opening = Balances.of(loans.ledgers[loan_id])
+    assert opening.principal_not_due == booked.principal_fen and opening.due_now == 0
     assert reload(repo, paid.id).status is Status.DISBURSED

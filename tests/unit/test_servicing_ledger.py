@@ -30,6 +30,7 @@ from lending.servicing.ledger import (
     charged_to_date,
     check,
 )
+from lending.servicing.statement import statement
 
 D0 = date(2025, 1, 31)
 OVERDUE_RATE = Decimal("0.18")
@@ -319,3 +320,25 @@ def test_any_sequence_of_events_keeps_the_ledger_whole(
         for number in rebuilt.instalments:
             status = loan.instalment_status(number, today)
             assert (status is InstalmentStatus.PAID) == (rebuilt.instalment_total(number) == 0)
+
+
+def test_the_statement_shows_the_plan_then_what_is_owed() -> None:
+    loan = account()
+    first = loan.plan[0]
+    loan.post_due(first.due_date)
+    late = first.due_date + timedelta(days=3)
+    loan.accrue_overdue_interest(late)
+    shown = statement(loan, late)
+    assert shown["status"] == "overdue" and shown["days_past_due"] == 3
+    assert shown["bucket"] == "M1"
+    one, two = shown["instalments"][:2]
+    assert one["status"] == "overdue" and one["overdue_interest_fen"] > 0
+    assert two == {
+        "number": 2,
+        "due_date": loan.plan[1].due_date.isoformat(),
+        "status": "due",
+        "principal_fen": loan.plan[1].principal_fen,
+        "interest_fen": loan.plan[1].interest_fen,
+        "overdue_interest_fen": 0,
+        "fee_fen": 0,
+    }

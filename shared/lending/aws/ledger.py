@@ -47,38 +47,7 @@ class DynamoLedgerRepository:
     def append(self, loan_id: str, entries: Sequence[Entry]) -> None:
         """Write new entries, each once; Conflict if another writer took a number or a
         payment reference first (nothing is written then)."""
-        puts: list[dict[str, Any]] = []
-        for entry in entries:
-            puts.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {
-                            "pk": {"S": f"LOAN#{loan_id}"},
-                            "sk": {"S": f"TXN#{entry.seq:06d}"},
-                            "kind": {"S": entry.kind.value},
-                            "on": {"S": entry.on.isoformat()},
-                            "doc": {"S": json.dumps(entry_to_dict(entry))},
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-            if entry.kind is EntryKind.REPAYMENT and entry.reference:
-                puts.append(
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {
-                                "pk": {"S": f"PAYREF#{entry.reference}"},
-                                "sk": {"S": "PAYMENT"},
-                                "loan_id": {"S": loan_id},
-                                "seq": {"N": str(entry.seq)},
-                            },
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    }
-                )
+        puts = [put for entry in entries for put in entry_puts(self._table, loan_id, entry)]
         if not puts:
             return
         if len(puts) > MAX_TRANSACTION_ITEMS:
@@ -99,3 +68,38 @@ class DynamoLedgerRepository:
         )
         item = out.get("Item")
         return None if item is None else (item["loan_id"]["S"], int(item["seq"]["N"]))
+
+
+def entry_puts(table: str, loan_id: str, entry: Entry) -> list[dict[str, Any]]:
+    """The conditional puts that store one entry (and a payment's channel reference)."""
+    puts: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": {
+                    "pk": {"S": f"LOAN#{loan_id}"},
+                    "sk": {"S": f"TXN#{entry.seq:06d}"},
+                    "kind": {"S": entry.kind.value},
+                    "on": {"S": entry.on.isoformat()},
+                    "doc": {"S": json.dumps(entry_to_dict(entry))},
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+    ]
+    if entry.kind is EntryKind.REPAYMENT and entry.reference:
+        puts.append(
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {
+                        "pk": {"S": f"PAYREF#{entry.reference}"},
+                        "sk": {"S": "PAYMENT"},
+                        "loan_id": {"S": loan_id},
+                        "seq": {"N": str(entry.seq)},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+    return puts

@@ -1,17 +1,20 @@
 """DynamoDB adapter of the loan repository.
 
-Loans table: pk = LOAN#<id>, sk = META | INST#<nn> | TXN#<ts>.
+Loans table: pk = LOAN#<id>, sk = META | INST#<nn> | TXN#<seq> (the ledger, see ledger.py).
 GSI dueDate: due_date + loan_inst on unpaid instalments (sparse once paid).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lending.aws.ledger import entry_puts
 from lending.loans.model import InstalmentRecord, Loan
+from lending.servicing.ledger import Entry
 
 
 class DynamoLoanRepository:
@@ -19,7 +22,7 @@ class DynamoLoanRepository:
         self._db = client
         self._table = table
 
-    def book(self, loan: Loan) -> bool:
+    def book(self, loan: Loan, opening: Sequence[Entry]) -> bool:
         pk = {"S": f"LOAN#{loan.id}"}
         meta = loan.model_dump_json(exclude={"instalments"})
         items: list[dict[str, Any]] = [
@@ -46,6 +49,7 @@ class DynamoLoanRepository:
                     }
                 }
             )
+        items += [put for entry in opening for put in entry_puts(self._table, loan.id, entry)]
         try:
             self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:

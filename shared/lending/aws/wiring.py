@@ -24,6 +24,7 @@ from botocore.config import Config
 from lending.aws.dynamo import DynamoApplicationRepository
 from lending.aws.funders import DynamoFunderRepository
 from lending.aws.kms import KmsBlindIndex, KmsEnvelopeCipher, KmsMac, KmsSigner
+from lending.aws.ledger import DynamoLedgerRepository
 from lending.aws.loans import DynamoLoanRepository
 from lending.aws.models import S3DynamoModelRegistry
 from lending.aws.s3 import S3DocumentStore
@@ -196,6 +197,11 @@ def funders() -> DynamoFunderRepository:
 @_per_function
 def loans() -> DynamoLoanRepository:
     return DynamoLoanRepository(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def ledger() -> DynamoLedgerRepository:
+    return DynamoLedgerRepository(client("dynamodb"), settings().loans_table)
 
 
 @_per_function

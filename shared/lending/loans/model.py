@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from lending.servicing.ledger import Entry
+
+# The contract's penalty rate on overdue principal, a year (daily: / 360).
+OVERDUE_ANNUAL_RATE = Decimal("0.18")
 
 
 class InstalmentRecord(BaseModel):
@@ -28,6 +36,7 @@ class Loan(BaseModel):
     apr: str
     term_months: int
     repayment_method: str
+    overdue_annual_rate: str = str(OVERDUE_ANNUAL_RATE)
     disbursed_at: datetime
     payout_reference: str
     contract_sha256: str
@@ -36,8 +45,9 @@ class Loan(BaseModel):
 
 
 class LoanRepository(Protocol):
-    def book(self, loan: Loan) -> bool:
-        """Write the loan and its instalments once; False if it was already booked."""
+    def book(self, loan: Loan, opening: Sequence[Entry]) -> bool:
+        """Write the loan, its instalments and its ledger's opening entries, once (one
+        transaction); False if it was already booked."""
 
     def get(self, loan_id: str) -> Loan | None: ...
 

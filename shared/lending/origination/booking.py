@@ -15,6 +15,7 @@ from lending.finance import Schedule, build_schedule
 from lending.loans.model import InstalmentRecord, Loan, LoanRepository, loan_id_for
 from lending.origination.base import Step
 from lending.origination.states import LoanBooked
+from lending.servicing.account import account_of, business_day
 
 
 @dataclass
@@ -48,7 +49,7 @@ def book_loan(app: Application, loans: LoanRepository, now: datetime) -> None:
     offer, funding, contract = app.offer, app.funding, app.contract
     if offer is None or contract is None or funding is None or funding.paid_at is None:
         raise Conflict("the loan is not paid out yet", "not_paid")
-    schedule = offer_schedule(offer, funding.paid_at.date())
+    schedule = offer_schedule(offer, business_day(funding.paid_at))
     loan = Loan(
         id=loan_id_for(app.id),
         application_id=app.id,
@@ -74,7 +75,8 @@ def book_loan(app: Application, loans: LoanRepository, now: datetime) -> None:
             for i in schedule.instalments
         ],
     )
-    loans.book(loan)  # False on a retry: the loan is already there, booked once
+    opening = account_of(loan).entries  # the ledger opens with the disbursement
+    loans.book(loan, opening)  # False on a retry: the loan is already there, booked once
     app.loan_id = loan.id
     app.status = Status.DISBURSED
     app.tokens.pop("funding", None)

@@ -17,6 +17,7 @@ from lending.contracts import ContractTerms, contract_digest, render_contract
 from lending.errors import Conflict
 from lending.finance import get_product
 from lending.identity.checks import mask_id_number, mask_name
+from lending.loans.model import OVERDUE_ANNUAL_RATE
 from lending.origination.base import Step
 from lending.origination.booking import offer_schedule
 from lending.origination.states import ContractSigned, Waiting
@@ -24,8 +25,6 @@ from lending.ports import Cipher, Signer
 
 LENDER_NAME = "示例小额贷款有限公司 (Example Microcredit Co., Ltd.)"
 PRIVACY_CONTACT = "privacy@lender.example"
-# The contract's penalty rate on overdue principal (a year, simple).
-OVERDUE_ANNUAL_RATE = Decimal("0.18")
 
 
 @dataclass

@@ -23,14 +23,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from lending.finance.products import APR_CAP
 from lending.finance.schedule import annuity_payment_fen, build_schedule, round_half_up_fen
+from lending.loans.model import Loan
 from lending.servicing.allocation import allocate
 from lending.servicing.ledger import (
     CHARGES,
@@ -43,6 +45,7 @@ from lending.servicing.ledger import (
 )
 
 DAY_BASIS = 360  # 日利率 = 年利率 / 360
+CHINA = ZoneInfo("Asia/Shanghai")  # business days are China's
 Reschedule = Literal["shorten_term", "lower_instalment"]
 
 
@@ -462,6 +465,26 @@ def _copy(balances: Balances) -> Balances:
     return copy
 
 
+def business_day(moment: datetime) -> date:
+    """The day in China a moment falls on (an aware datetime)."""
+    return moment.astimezone(CHINA).date()
+
+
+def account_of(loan: Loan) -> LoanAccount:
+    """A booked loan's account as it opened: its contract plan and the disbursement."""
+    return LoanAccount.open(
+        loan_id=loan.id,
+        repayment_method=loan.repayment_method,
+        annual_rate=Decimal(loan.annual_rate),
+        overdue_annual_rate=Decimal(loan.overdue_annual_rate),
+        disbursed_on=business_day(loan.disbursed_at),
+        principal_fen=loan.principal_fen,
+        plan=[
+            Planned(i.number, i.due_date, i.principal_fen, i.interest_fen) for i in loan.instalments
+        ],
+    )
+
+
 def plan_of(
     method: str, principal_fen: int, annual_rate: Decimal, term_months: int, disbursed_on: date
 ) -> list[Planned]:
@@ -479,5 +502,7 @@ __all__ = [
     "LoanStatus",
     "Planned",
     "Quote",
+    "account_of",
+    "business_day",
     "plan_of",
 ]
