@@ -65,7 +65,7 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | Non
         None,
         200,
     ),
-    ("get", "/v1/loans/{loan_id}", "A loan with its repayment schedule", None, None, 200),
+    ("get", "/v1/loans/{loan_id}", "A loan: its schedule and its statement", None, None, 200),
     ("get", "/v1/keys/signing", "Our public signing key", None, None, 200),
     ("get", "/v1/reviews", "Manual-review queue (reviewers)", None, None, 200),
     (
