@@ -3,6 +3,7 @@ channel reference becomes one payment across all loans."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -21,10 +22,12 @@ D0 = date(2025, 1, 31)
 
 @pytest.fixture
 def store() -> Iterator[DynamoLedgerRepository]:
+    # A table of its own: under the session's local cloud, mock_aws shares its backend.
+    table = f"loans-{uuid.uuid4().hex}"
     with mock_aws():
         db = boto3.client("dynamodb", region_name="cn-north-1")
         db.create_table(
-            TableName="loans",
+            TableName=table,
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
@@ -35,7 +38,7 @@ def store() -> Iterator[DynamoLedgerRepository]:
                 {"AttributeName": "sk", "KeyType": "RANGE"},
             ],
         )
-        yield DynamoLedgerRepository(db, "loans")
+        yield DynamoLedgerRepository(db, table)
 
 
 def opened(loan_id: str) -> LoanAccount:
