@@ -70,9 +70,15 @@ def http_log() -> Iterator[HttpLog]:
     original = http_module.call
 
     def recording_call(
-        method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30,
+        headers: dict[str, str] | None = None,
     ) -> Reply:
-        reply = original(method, url, body, token=token, timeout=timeout)
+        reply = original(method, url, body, token=token, timeout=timeout, headers=headers)
         log.record(method, url, reply)
         return reply
 

@@ -23,6 +23,7 @@ from lending.api.schemas import (
     CreateApplicationRequest,
     LoginRequest,
     OfferAnswer,
+    RepaymentRequest,
     ReviewDecision,
     UploadRequest,
 )
@@ -40,6 +41,7 @@ from lending.errors import (
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
 from lending.servicing.account import LoanAccount, account_of, business_day
+from lending.servicing.repayments import ChannelCallback, verify_callback
 from lending.servicing.statement import statement
 
 app = Chalice(app_name="lending-api")
@@ -340,6 +342,52 @@ def loan(loan_id: str) -> dict[str, Any]:
     account = LoanAccount.restore(account_of(booked), wiring.ledger().entries(loan_id))
     today = business_day(wiring.clock().now())
     return {**booked.model_dump(mode="json"), "statement": statement(account, today)}
+
+
+@app.route("/v1/loans/{loan_id}/repayments", methods=["POST"])
+@endpoint
+def repay(loan_id: str) -> Response:
+    who = principal()
+    request = body(RepaymentRequest)
+    order = wiring.repayments().request(
+        who, loan_id, request.amount_fen, request.settle, request.reschedule
+    )
+    return Response(body=order.model_dump(mode="json"), status_code=202)
+
+
+@app.route("/v1/loans/{loan_id}/repayments/{order_id}", methods=["GET"])
+@endpoint
+def repayment(loan_id: str, order_id: str) -> dict[str, Any]:
+    who = principal()
+    service = wiring.repayments()
+    booked = service.loans.get(loan_id)
+    if booked is None or (who.role is Role.APPLICANT and booked.applicant_id != who.subject):
+        raise NotFound("no such payment order")
+    require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
+    order = service.orders.get(loan_id, order_id)
+    if order is None:
+        raise NotFound("no such payment order")
+    return order.model_dump(mode="json")
+
+
+@app.route("/v1/payments/callbacks", methods=["POST"])
+@endpoint
+def payment_callback() -> Response:
+    """The payment channel's answer, signed with its key (no session: the signature is it)."""
+    callback = body(ChannelCallback)
+    signature = str(current().headers.get("x-channel-signature") or "")
+    raw = json.loads(current().raw_body or b"{}")
+    if not verify_callback(raw, signature, wiring.config().payment_channel_public_key):
+        raise Unauthorized("the callback's signature does not verify")
+    result = wiring.repayments().on_callback(callback)
+    return Response(
+        body={
+            "order_id": result.order.id,
+            "status": result.applied,
+            "principal_fen": result.principal_fen,
+        },
+        status_code=200 if result.applied == "already_applied" else 202,
+    )
 
 
 @app.route("/v1/openapi.json", methods=["GET"])

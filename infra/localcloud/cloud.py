@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from infra.localcloud import iam, lambdas, s3_post_policy
 from infra.localcloud.apigateway import ApiGateway
 from infra.localcloud.bank import SimulatedBank
+from infra.localcloud.channel import SimulatedChannel, new_key, public_pem
 from infra.localcloud.clock import ControllableClock
 from infra.localcloud.deploy import Deployment, TemplateDeployer
 
@@ -62,6 +64,7 @@ class LocalCloud:
     s3_url: str
     started_in_seconds: float
     banks: dict[str, SimulatedBank] = field(default_factory=dict)
+    channel: SimulatedChannel | None = None  # the payment channel (with the banks)
     # Every AWS call each function made (moto enforces no IAM: `iam_findings` checks them).
     calls: iam.CallRecorder | None = None
     parameters: dict[str, str] = field(default_factory=dict)
@@ -91,9 +94,13 @@ class LocalCloud:
         cloud: LocalCloud | None = None
         calls: iam.CallRecorder | None = None
         parameters = {"Sandbox": str(sandbox).lower(), "Stage": "dev", "LogLevel": log_level}
+        channel_key = new_key()  # the simulated payment channel's own key
         try:
             deployment = TemplateDeployer(
-                ROOT, registry, region=REGION, parameters=parameters
+                ROOT,
+                registry,
+                region=REGION,
+                parameters={**parameters, "PaymentChannelPublicKey": public_pem(channel_key)},
             ).deploy()
             # Before any function builds a client: a client copies the handlers it is born with.
             calls = iam.CallRecorder(iam.Resources.of(deployment, ROOT))
@@ -119,13 +126,7 @@ class LocalCloud:
                 _stoppers=[api_server.shutdown, s3_server.stop],
             )
             if banks:
-                for funder_id, url in json.loads(
-                    deployment.environment["LENDING_FUNDER_QUEUES"]
-                ).items():
-                    bank = SimulatedBank(funder_id, url, cloud.api_url, REGION)
-                    bank.start()
-                    cloud.banks[funder_id] = bank
-                    cloud._stoppers.append(bank.stop)
+                _start_outside_world(cloud, channel_key)
             cloud.started_in_seconds = time.perf_counter() - started
             yield cloud
         finally:
@@ -240,6 +241,20 @@ class LocalCloud:
         assert self.calls is not None
         roles = iam.role_policies(self.deployment, ROOT, self.parameters)
         return iam.check(self.calls.snapshot(), roles, self.calls.resources)
+
+
+def _start_outside_world(cloud: LocalCloud, channel_key: rsa.RSAPrivateKey) -> None:
+    """The partner banks (one per funder queue) and the payment channel."""
+    environment = cloud.deployment.environment
+    for funder_id, url in json.loads(environment["LENDING_FUNDER_QUEUES"]).items():
+        bank = SimulatedBank(funder_id, url, cloud.api_url, REGION)
+        bank.start()
+        cloud.banks[funder_id] = bank
+        cloud._stoppers.append(bank.stop)
+    queue = environment["LENDING_PAYMENT_REQUESTS_QUEUE"]
+    cloud.channel = SimulatedChannel(queue, cloud.api_url, REGION, channel_key)
+    cloud.channel.start()
+    cloud._stoppers.append(cloud.channel.stop)
 
 
 def _wire(clock: ControllableClock) -> None:

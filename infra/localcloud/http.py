@@ -18,13 +18,21 @@ class Reply:
 
 
 def call(
-    method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 30
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    token: str | None = None,
+    timeout: float = 30,
+    headers: dict[str, str] | None = None,
 ) -> Reply:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()

@@ -640,13 +640,16 @@ def test_a_loan_no_bank_will_fund_is_declined_and_its_quota_given_back(
     funders = wiring.funders()
     assert funders.reservation_of(no_bank_funds.id) is None
     assert funders.release(no_bank_funds.id) is False  # a redelivered finalize: nothing more
-    # Quota in use is exactly what the unreleased reservations hold, once no journey runs.
+    # Quota in use is exactly what the unreleased reservations hold, less the principal
+    # repaid since (a revolving quota), once no journey runs.
     journeys.wait_all()
     held: dict[str, int] = {}
     for item in scan_items(cloud.deployment.ref("FundersTable")):
+        funder_id = item.get("funder_id", {}).get("S", "")
         if item["pk"]["S"].startswith("RES#") and "released" not in item:
-            funder_id = item["funder_id"]["S"]
             held[funder_id] = held.get(funder_id, 0) + int(item["amount_fen"]["N"])
+        elif item["pk"]["S"].startswith("REPAID#"):
+            held[funder_id] = held.get(funder_id, 0) - int(item["principal_fen"]["N"])
     for funder_id in cloud.banks:
         funder = funders.get(funder_id)
         assert funder is not None and funder.used_fen == held.get(funder_id, 0), funder

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,14 @@ def _disbursed(applicant: Applicant, cloud: LocalCloud) -> dict[str, Any]:
         applicant._call("GET", f"/v1/applications/{applicant.application_id}/contract").status
         == 200
     )
+    # A repayment: the order goes to the payment channel's queue, its callback is applied.
+    paying = applicant._call("POST", f"/v1/loans/{view['loan_id']}/repayments", {"amount_fen": 100})
+    assert paying.status == 202, paying.body
+    order = f"/v1/loans/{view['loan_id']}/repayments/{paying.body['id']}"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while applicant._call("GET", order).body["status"] == "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     return view
 
 

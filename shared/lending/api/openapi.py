@@ -17,11 +17,13 @@ from lending.api.schemas import (
     LoginReply,
     LoginRequest,
     OfferAnswer,
+    RepaymentRequest,
     ReviewDecision,
     UploadReply,
     UploadRequest,
 )
 from lending.funding.model import Confirmation, FundRequestBody
+from lending.servicing.repayments import ChannelCallback
 
 REF = "#/components/schemas/"
 
@@ -66,6 +68,30 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | Non
         200,
     ),
     ("get", "/v1/loans/{loan_id}", "A loan: its schedule and its statement", None, None, 200),
+    (
+        "post",
+        "/v1/loans/{loan_id}/repayments",
+        "Repay an amount, or settle in full (borrowers)",
+        RepaymentRequest,
+        None,
+        202,
+    ),
+    (
+        "get",
+        "/v1/loans/{loan_id}/repayments/{order_id}",
+        "A repayment order and its outcome",
+        None,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/v1/payments/callbacks",
+        "The payment channel's signed answer (X-Channel-Signature)",
+        ChannelCallback,
+        None,
+        202,
+    ),
     ("get", "/v1/keys/signing", "Our public signing key", None, None, 200),
     ("get", "/v1/reviews", "Manual-review queue (reviewers)", None, None, 200),
     (
@@ -143,7 +169,7 @@ def openapi() -> dict[str, Any]:
                 "description": text,
                 "content": {"application/json": {"schema": error}},
             }
-        if not path.startswith(("/v1/products", "/v1/sessions", "/v1/keys")):
+        if not path.startswith(("/v1/products", "/v1/sessions", "/v1/keys", "/v1/payments")):
             operation["security"] = [{"session": []}]
         paths.setdefault(path, {})[method] = operation
     return {

@@ -87,3 +87,12 @@ class ReviewDecision(Strict):
 class ErrorReply(BaseModel):
     code: str
     message: str
+
+
+class RepaymentRequest(Strict):
+    """Pay an amount now (partial payments allowed), or settle the loan in full."""
+
+    amount_fen: int | None = Field(default=None, gt=0, le=100_000_000_00)
+    settle: bool = False
+    # What principal paid before it falls due does to the plan (the borrower chooses).
+    reschedule: Literal["shorten_term", "lower_instalment"] = "lower_instalment"

@@ -90,6 +90,28 @@ class DynamoFunderRepository:
             ),
         )
 
+    def repaid(self, funder_id: str, reference: str, principal_fen: int) -> bool:
+        """Principal that came back frees the funder's quota, once per payment reference."""
+        return self._transact(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": f"REPAID#{reference}"},
+                        "funder_id": {"S": funder_id},
+                        "principal_fen": {"N": str(principal_fen)},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            self._update(
+                f"FUNDER#{funder_id}",
+                "SET used_fen = used_fen - :a",
+                "used_fen >= :a",
+                {":a": {"N": str(principal_fen)}},
+            ),
+        )
+
     def reserve(self, funder_id: str, application_id: str, amount_fen: int) -> bool:
         funder = self.get(funder_id)
         if funder is None or funder.remaining_fen < amount_fen:

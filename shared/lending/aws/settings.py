@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     retrain_max_age_days: int = 90
     # JSON object: funder id -> its fund-request queue URL.
     funder_queues: str = "{}"
+    # The payment channel: the queue of debit requests it pulls, and its public key (PEM)
+    # that signs its callbacks (empty: no channel configured, callbacks refused).
+    payment_requests_queue: str = ""
+    payment_channel_public_key: str = ""
     # Only the local cloud and staging allow the sandbox login and sandbox data providers.
     sandbox: bool = False
     # Base URL browsers upload documents to (the local cloud's S3 on loopback); empty = AWS.

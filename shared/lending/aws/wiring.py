@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from lending.scoring.monitoring import PopulationMonitor
     from lending.scoring.registry import ShadowModel
     from lending.scoring.scorecard import Scorecard
+    from lending.servicing.repayments import Repayments
 
 _overrides: dict[str, Any] = {}
 _BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3)
@@ -202,6 +203,22 @@ def loans() -> DynamoLoanRepository:
 @_per_function
 def ledger() -> DynamoLedgerRepository:
     return DynamoLedgerRepository(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def repayments() -> Repayments:
+    from lending.aws.payments import DynamoOrders, SqsPaymentChannel
+    from lending.servicing.repayments import Repayments
+
+    s = settings()
+    return Repayments(
+        loans=loans(),
+        ledger=ledger(),
+        orders=DynamoOrders(client("dynamodb"), s.loans_table),
+        channel=SqsPaymentChannel(client("sqs"), s.payment_requests_queue),
+        funders=funders(),
+        clock=clock(),
+    )
 
 
 @_per_function

@@ -11,20 +11,23 @@ funder's quota (a revolving quota), once per payment.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from lending.auth import Principal, Role, require
+from lending.auth import Principal, Role, canonical_json, require
 from lending.errors import Conflict, InvalidRequest, NotFound
 from lending.loans.model import Loan
 from lending.ports import Clock
 from lending.servicing.account import LoanAccount, Reschedule, account_of, business_day
 from lending.servicing.ledger import Component, Entry, EntryKind
+from lending.signatures import verify_signature
 
 OrderStatus = Literal["pending", "succeeded", "failed"]
 
@@ -87,6 +90,22 @@ class Applied:
     order: PaymentOrder
     applied: Literal["applied", "already_applied", "failed"]
     principal_fen: int = 0  # principal this payment repaid (the funder's share back)
+
+
+def verify_callback(body: Mapping[str, Any], signature_b64: str, public_key_pem: str) -> bool:
+    """The channel signs SHA-256 of the body's canonical JSON (RSA PKCS#1 v1.5, SHA-256),
+    as we sign fund requests; a callback whose signature does not verify is refused."""
+    if not public_key_pem or not signature_b64:
+        return False
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except ValueError:
+        return False
+    digest = hashlib.sha256(canonical_json(dict(body))).digest()
+    try:
+        return verify_signature(public_key_pem.encode(), digest, signature)
+    except ValueError:  # a key that is not PEM
+        return False
 
 
 def order_id_for(loan_id: str) -> str:

@@ -1,0 +1,116 @@
+"""A simulated payment channel (代扣/快捷支付): pulls debit requests, answers signed.
+
+It holds its own RSA key (the deployment is given the public half as the
+`PaymentChannelPublicKey` parameter), debits the borrower's bound card and calls back
+`POST /v1/payments/callbacks` with the outcome. A debit for an order listed in
+`insufficient` fails with `insufficient_funds`; `paused` holds requests back (for races
+and late answers); every callback sent is kept, so a test can deliver it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from infra.localcloud import http
+from lending.auth import canonical_json
+
+log = logging.getLogger("localcloud.channel")
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def sign(key: rsa.RSAPrivateKey, body: dict[str, Any]) -> str:
+    """RSA PKCS#1 v1.5 / SHA-256 over SHA-256 of the canonical JSON, as our signer does."""
+    digest = hashlib.sha256(canonical_json(body)).digest()
+    return base64.b64encode(key.sign(digest, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+@dataclass
+class SimulatedChannel:
+    queue_url: str
+    api_url: str
+    region: str
+    key: rsa.RSAPrivateKey
+    insufficient: set[str] = field(default_factory=set)  # order ids whose debit fails
+    paused: bool = False
+    # order id -> (callback body, signature) as sent
+    sent: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="payment-channel", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        sqs = boto3.client("sqs", region_name=self.region)
+        while not self._stop.is_set():
+            if self.paused:
+                self._stop.wait(0.05)
+                continue
+            try:
+                out = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            except Exception:  # the cloud may be shutting down
+                log.exception("the payment channel could not poll")
+                self._stop.wait(0.2)
+                continue
+            for message in out.get("Messages", []):
+                if self.debit(json.loads(message["Body"])):
+                    sqs.delete_message(
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+            if not out.get("Messages"):
+                self._stop.wait(0.05)
+
+    def debit(self, request: dict[str, Any]) -> bool:
+        """Debit once per order (a redelivered request gets the same answer again)."""
+        order_id = request["order_id"]
+        if order_id not in self.sent:
+            failed = order_id in self.insufficient
+            body: dict[str, Any] = {
+                "order_id": order_id,
+                "channel_reference": "CH" + secrets.token_hex(8),
+                "status": "failed" if failed else "succeeded",
+                "amount_fen": request["amount_fen"],
+                "at": datetime.now(UTC).isoformat(),
+                "failure_code": "insufficient_funds" if failed else None,
+            }
+            self.sent[order_id] = (body, sign(self.key, body))
+        return self.deliver(order_id).status < 300
+
+    def deliver(self, order_id: str) -> http.Reply:
+        """Send (again) the callback of an order."""
+        body, signature = self.sent[order_id]
+        return http.call(
+            "POST",
+            f"{self.api_url}/v1/payments/callbacks",
+            body,
+            headers={"X-Channel-Signature": signature},
+        )
