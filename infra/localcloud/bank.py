@@ -7,17 +7,14 @@ listed in `declines` are refused (the bank's own credit or KYC check), never pai
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-
 from infra.localcloud.http import call
+from infra.localcloud.poller import QueuePuller
 from lending.funding.model import verify_fund_request
 
 log = logging.getLogger("localcloud.bank")
@@ -45,45 +42,19 @@ class SimulatedBank:
     rejected_signatures: int = 0
     paused: bool = False
     declines: set[str] = field(default_factory=set)  # application ids this bank refuses
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _puller: QueuePuller | None = None
     _token: str | None = None
     _public_key: bytes | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"bank-{self.funder_id}", daemon=True
+        self._puller = QueuePuller(
+            f"bank-{self.funder_id}", self.queue_url, self.region, self.handle, lambda: self.paused
         )
-        self._thread.start()
+        self._puller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        sqs = boto3.client("sqs", region_name=self.region)
-        while not self._stop.is_set():
-            if self.paused:
-                self._stop.wait(0.05)
-                continue
-            try:
-                out = sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-                )
-            except Exception:  # the cloud may be shutting down
-                log.exception("bank %s could not poll", self.funder_id)
-                self._stop.wait(0.2)
-                continue
-            messages = out.get("Messages", [])
-            if not messages:
-                self._stop.wait(0.05)
-                continue
-            for message in messages:
-                if self.handle(json.loads(message["Body"])):
-                    sqs.delete_message(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                    )
+        if self._puller is not None:
+            self._puller.stop()
 
     def handle(self, message: dict[str, Any]) -> bool:
         """Verify, pay (once), confirm. True when the message may be deleted."""

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from infra.localcloud import http
+from infra.localcloud.poller import QueuePuller
 from lending.auth import canonical_json
 
 log = logging.getLogger("localcloud.channel")
@@ -57,37 +55,17 @@ class SimulatedChannel:
     paused: bool = False
     # order id -> (callback body, signature) as sent
     sent: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _puller: QueuePuller | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="payment-channel", daemon=True)
-        self._thread.start()
+        self._puller = QueuePuller(
+            "payment-channel", self.queue_url, self.region, self.debit, lambda: self.paused
+        )
+        self._puller.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        sqs = boto3.client("sqs", region_name=self.region)
-        while not self._stop.is_set():
-            if self.paused:
-                self._stop.wait(0.05)
-                continue
-            try:
-                out = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
-            except Exception:  # the cloud may be shutting down
-                log.exception("the payment channel could not poll")
-                self._stop.wait(0.2)
-                continue
-            for message in out.get("Messages", []):
-                if self.debit(json.loads(message["Body"])):
-                    sqs.delete_message(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                    )
-            if not out.get("Messages"):
-                self._stop.wait(0.05)
+        if self._puller is not None:
+            self._puller.stop()
 
     def debit(self, request: dict[str, Any]) -> bool:
         """Debit once per order (a redelivered request gets the same answer again)."""
