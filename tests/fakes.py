@@ -7,7 +7,8 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,10 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lending.applications.model import ApplicantDetails, Application, DocumentRef
 from lending.applications.ports import Event
 from lending.errors import Conflict, NotFound
+from lending.finance.schedule import build_schedule
 from lending.funding.model import Funder
 from lending.loans.model import Loan
 from lending.sandbox.identities import make_identity
-from lending.servicing.ledger import Entry
+from lending.servicing.ledger import Entry, Planned
 
 
 class FakeClock:
@@ -264,3 +266,13 @@ PRODUCTION_SETTINGS = {
     "LENDING_MODEL_REGISTRY_TABLE": "models",
     "LENDING_FUNDER_QUEUES": "{}",
 }
+
+
+def plan_of(
+    method: str, principal_fen: int, annual_rate: Decimal, term_months: int, disbursed_on: date
+) -> list[Planned]:
+    """A loan's contract plan, as booking writes it from the schedule."""
+    schedule = build_schedule(method, principal_fen, annual_rate, term_months, disbursed_on)
+    return [
+        Planned(i.number, i.due_date, i.principal_fen, i.interest_fen) for i in schedule.instalments
+    ]

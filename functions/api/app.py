@@ -40,7 +40,7 @@ from lending.errors import (
 )
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
-from lending.servicing.account import LoanAccount, account_of, business_day
+from lending.servicing.account import business_day
 from lending.servicing.repayments import ChannelCallback, verify_callback
 from lending.servicing.statement import statement
 
@@ -334,14 +334,13 @@ def contract(application_id: str) -> dict[str, Any]:
 @app.route("/v1/loans/{loan_id}", methods=["GET"])
 @endpoint
 def loan(loan_id: str) -> dict[str, Any]:
-    who = principal()
-    booked = wiring.loans().get(loan_id)
-    if booked is None or (who.role is Role.APPLICANT and booked.applicant_id != who.subject):
-        raise NotFound("no such loan")
-    require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
-    account = LoanAccount.restore(account_of(booked), wiring.ledger().entries(loan_id))
+    service = wiring.repayments()
+    booked = service.loan_for(principal(), loan_id)
     today = business_day(wiring.clock().now())
-    return {**booked.model_dump(mode="json"), "statement": statement(account, today)}
+    return {
+        **booked.model_dump(mode="json"),
+        "statement": statement(service.account(booked), today),
+    }
 
 
 @app.route("/v1/loans/{loan_id}/repayments", methods=["POST"])
@@ -358,15 +357,7 @@ def repay(loan_id: str) -> Response:
 @app.route("/v1/loans/{loan_id}/repayments/{order_id}", methods=["GET"])
 @endpoint
 def repayment(loan_id: str, order_id: str) -> dict[str, Any]:
-    who = principal()
-    service = wiring.repayments()
-    booked = service.loans.get(loan_id)
-    if booked is None or (who.role is Role.APPLICANT and booked.applicant_id != who.subject):
-        raise NotFound("no such payment order")
-    require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
-    order = service.orders.get(loan_id, order_id)
-    if order is None:
-        raise NotFound("no such payment order")
+    order = wiring.repayments().order(principal(), loan_id, order_id)
     return order.model_dump(mode="json")
 
 

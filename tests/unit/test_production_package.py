@@ -72,8 +72,3 @@ def test_layer_functions_import_and_wire_without_sandbox_or_training() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == LAYER_FUNCTIONS
-
-
-def test_the_layer_build_leaves_them_out() -> None:
-    makefile = (ROOT / "layers" / "lending" / "Makefile").read_text()
-    assert "ignore_patterns('__pycache__', 'sandbox', 'modelling')" in makefile

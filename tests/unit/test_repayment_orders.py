@@ -12,10 +12,10 @@ import pytest
 from lending.auth import Principal, Role
 from lending.errors import Conflict, InvalidRequest, NotFound
 from lending.loans.model import InstalmentRecord, Loan
-from lending.servicing.account import LoanStatus, account_of, business_day, plan_of
+from lending.servicing.account import LoanStatus, account_of, business_day
 from lending.servicing.ledger import Entry
 from lending.servicing.repayments import ChannelCallback, PaymentOrder, Repayments, loan_of
-from tests.fakes import FakeClock, FakeLoans
+from tests.fakes import FakeClock, FakeLoans, plan_of
 
 T0 = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 in China
 LATER = datetime(2030, 1, 1, tzinfo=UTC)

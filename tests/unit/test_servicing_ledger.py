@@ -13,13 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lending.finance.apr import compute_apr
-from lending.finance.schedule import Instalment, RepaymentMethod, Schedule
+from lending.finance.schedule import Instalment, RepaymentMethod, Schedule, round_half_up_fen
 from lending.servicing.account import (
     DAY_BASIS,
     InstalmentStatus,
     LoanAccount,
     LoanStatus,
-    plan_of,
 )
 from lending.servicing.allocation import ALLOCATION_ORDER
 from lending.servicing.ledger import (
@@ -31,6 +30,7 @@ from lending.servicing.ledger import (
     check,
 )
 from lending.servicing.statement import statement
+from tests.fakes import plan_of
 
 D0 = date(2025, 1, 31)
 OVERDUE_RATE = Decimal("0.18")
@@ -144,13 +144,13 @@ def test_overdue_interest_is_daily_on_overdue_principal_at_the_contract_rate() -
     first = loan.plan[0]
     loan.post_due(first.due_date)
     loan.accrue_overdue_interest(first.due_date + timedelta(days=10))
-    overdue_principal = first.principal_fen
-    daily = round(Decimal(overdue_principal) * OVERDUE_RATE / DAY_BASIS + Decimal("0.0000001"))
-    assert loan.balances().get(1, Component.OVERDUE_INTEREST) == 10 * int(daily)
+    daily = round_half_up_fen(Decimal(first.principal_fen) * OVERDUE_RATE / DAY_BASIS)
+    assert daily > 0
+    assert loan.balances().get(1, Component.OVERDUE_INTEREST) == 10 * daily
     # A second run over the same days changes nothing; the next night adds one day.
     assert loan.accrue_overdue_interest(first.due_date + timedelta(days=10)) is None
     loan.accrue_overdue_interest(first.due_date + timedelta(days=11))
-    assert loan.balances().get(1, Component.OVERDUE_INTEREST) == 11 * int(daily)
+    assert loan.balances().get(1, Component.OVERDUE_INTEREST) == 11 * daily
 
 
 def cap_allowance(loan: LoanAccount, through: date) -> Fraction:
@@ -189,7 +189,9 @@ def test_a_quote_settles_the_loan_in_full() -> None:
     quote = loan.quote(on)
     not_due = loan.balances().principal_not_due
     assert quote.principal_fen == not_due
-    assert quote.accrued_interest_fen == round(Decimal(not_due) * Decimal("0.12") * 10 / 360)
+    assert quote.accrued_interest_fen == round_half_up_fen(
+        Decimal(not_due) * Decimal("0.12") * 10 / 360
+    )
     assert quote.fee_fen == 50_00
     before = total_paid(loan)
     loan.settle(on, "SETTLE")

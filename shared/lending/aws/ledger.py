@@ -1,7 +1,8 @@
 """DynamoDB adapter of a loan's ledger, in the loans table.
 
 Items: pk = LOAN#<id>, sk = TXN#<seq, 6 digits> (one entry each, never updated);
-pk = PAYREF#<channel reference>, sk = PAYMENT (which loan and entry a payment became).
+pk = PAYREF#<channel reference>, sk = PAYMENT (which loan and entry a payment became: its
+conditional put makes a reference one payment).
 
 Appends are conditional on each entry's sequence number being free, in one transaction
 with the payment-reference items: two writers that read the same ledger cannot both
@@ -58,16 +59,6 @@ class DynamoLedgerRepository:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 raise Conflict("the ledger changed; read it again", "ledger_changed") from exc
             raise
-
-    def payment(self, reference: str) -> tuple[str, int] | None:
-        """The loan and entry a channel reference was applied as, if it was."""
-        out = self._db.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"PAYREF#{reference}"}, "sk": {"S": "PAYMENT"}},
-            ConsistentRead=True,
-        )
-        item = out.get("Item")
-        return None if item is None else (item["loan_id"]["S"], int(item["seq"]["N"]))
 
 
 def entry_puts(table: str, loan_id: str, entry: Entry) -> list[dict[str, Any]]:

@@ -11,12 +11,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 SourceName = Literal["credit_bureau", "business_registry", "tax_bureau", "judicial_records"]
-SOURCE_NAMES: tuple[SourceName, ...] = (
-    "credit_bureau",
-    "business_registry",
-    "tax_bureau",
-    "judicial_records",
-)
 
 
 class StateInput(BaseModel):

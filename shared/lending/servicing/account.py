@@ -42,6 +42,7 @@ from lending.servicing.ledger import (
     EntryKind,
     Planned,
     Posting,
+    charges_of,
 )
 
 DAY_BASIS = 360  # 日利率 = 年利率 / 360
@@ -162,28 +163,30 @@ class LoanAccount:
         self.entries.append(entry)
         return entry
 
+    def _due_dates(self) -> dict[int, date]:
+        """When each instalment that fell due did (one pass over the ledger)."""
+        dates: dict[int, date] = {}
+        for e in self.entries:
+            if e.kind is EntryKind.INSTALMENT_DUE:
+                dates.setdefault(e.postings[1].instalment or 0, e.on)
+        return dates
+
     def _posted(self) -> set[int]:
-        return {
-            p.instalment
-            for e in self.entries
-            if e.kind is EntryKind.INSTALMENT_DUE
-            for p in e.postings
-            if p.instalment is not None
-        }
+        return set(self._due_dates())
 
     def due_date(self, number: int) -> date:
-        for e in self.entries:
-            if e.kind is EntryKind.INSTALMENT_DUE and e.postings[1].instalment == number:
-                return e.on
+        fell_due = self._due_dates().get(number)
+        if fell_due is not None:
+            return fell_due
         return next(p.due_date for p in self.plan if p.number == number)
 
     def days_past_due(self, on: date) -> int:
         """Days since the oldest instalment with anything unpaid fell due (0 if none)."""
-        balances = self.balances()
+        balances, due = self.balances(), self._due_dates()
         late = [
-            (on - self.due_date(n)).days
+            (on - due[n]).days
             for n in balances.instalments
-            if balances.instalment_total(n) > 0 and on > self.due_date(n)
+            if balances.instalment_total(n) > 0 and on > due[n]
         ]
         return max(late, default=0)
 
@@ -253,10 +256,11 @@ class LoanAccount:
         if through <= start:
             return None
         totals: dict[int, int] = {}
+        due = self._due_dates()
         for day, balances, charged, allowance in self._days(start, through):
             room = max(0, math.floor(allowance) - charged - sum(totals.values()))
             for number in balances.instalments:
-                if day <= self.due_date(number):
+                if day <= due[number]:
                     continue
                 overdue = balances.get(number, Component.PRINCIPAL)
                 amount = round_half_up_fen(Decimal(overdue) * self.overdue_annual_rate / DAY_BASIS)
@@ -283,8 +287,7 @@ class LoanAccount:
             while i < len(ordered) and ordered[i].on < day + timedelta(days=1):
                 entry = ordered[i]
                 balances.apply(entry)
-                if entry.kind is not EntryKind.REPAYMENT:
-                    charged += sum(p.amount_fen for p in entry.postings if p.component in CHARGES)
+                charged += charges_of(entry)
                 i += 1
             day += timedelta(days=1)
             # Entries dated `day` itself (a payment that day) come after its accrual.
@@ -317,7 +320,7 @@ class LoanAccount:
         to the day (principal not yet due × rate × days since the last due date / 360), the
         product's prepayment fee, less any credit held."""
         balances = self.balances()
-        last = max((self.due_date(n) for n in self._posted()), default=self.disbursed_on)
+        last = max(self._due_dates().values(), default=self.disbursed_on)
         days = max(0, (on - last).days)
         accrued = round_half_up_fen(
             Decimal(balances.principal_not_due) * self.annual_rate * days / DAY_BASIS
@@ -483,26 +486,3 @@ def account_of(loan: Loan) -> LoanAccount:
             Planned(i.number, i.due_date, i.principal_fen, i.interest_fen) for i in loan.instalments
         ],
     )
-
-
-def plan_of(
-    method: str, principal_fen: int, annual_rate: Decimal, term_months: int, disbursed_on: date
-) -> list[Planned]:
-    """The plan a new loan starts with: its contract schedule."""
-    schedule = build_schedule(method, principal_fen, annual_rate, term_months, disbursed_on)
-    return [
-        Planned(i.number, i.due_date, i.principal_fen, i.interest_fen) for i in schedule.instalments
-    ]
-
-
-__all__ = [
-    "DAY_BASIS",
-    "InstalmentStatus",
-    "LoanAccount",
-    "LoanStatus",
-    "Planned",
-    "Quote",
-    "account_of",
-    "business_day",
-    "plan_of",
-]

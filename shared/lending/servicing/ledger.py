@@ -150,15 +150,17 @@ class Balances:
         return sum(v for (_, c), v in self.owed.items() if c is not Component.CREDIT)
 
 
+def charges_of(entry: Entry) -> int:
+    """Interest, overdue interest and fees an entry charges (negative: a waiver, a
+    reversal); a repayment pays charges, it charges none."""
+    if entry.kind is EntryKind.REPAYMENT:
+        return 0
+    return sum(p.amount_fen for p in entry.postings if p.component in CHARGES)
+
+
 def charged_to_date(entries: Iterable[Entry]) -> int:
     """Interest, overdue interest and fees charged, net of waivers and reversals."""
-    return sum(
-        p.amount_fen
-        for e in entries
-        if e.kind is not EntryKind.REPAYMENT
-        for p in e.postings
-        if p.component in CHARGES
-    )
+    return sum(charges_of(e) for e in entries)
 
 
 def check(balances: Balances) -> list[str]:
@@ -171,14 +173,6 @@ def check(balances: Balances) -> list[str]:
     if balances.credit_fen < 0:
         problems.append(f"credit is {balances.credit_fen} fen")
     return problems
-
-
-def postings_by_component(postings: Iterable[Posting]) -> Mapping[Component, int]:
-    """Sum of postings per component (e.g. how a repayment split: for the funder's file)."""
-    totals: dict[Component, int] = defaultdict(int)
-    for p in postings:
-        totals[p.component] += p.amount_fen
-    return dict(totals)
 
 
 def entry_to_dict(entry: Entry) -> dict[str, Any]:

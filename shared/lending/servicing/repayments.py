@@ -129,6 +129,21 @@ class Repayments:
     def account(self, loan: Loan) -> LoanAccount:
         return LoanAccount.restore(account_of(loan), self.ledger.entries(loan.id))
 
+    def loan_for(self, who: Principal, loan_id: str) -> Loan:
+        """The loan, if `who` may see it: its borrower, finance or an admin."""
+        loan = self.loans.get(loan_id)
+        if loan is None or (who.role is Role.APPLICANT and loan.applicant_id != who.subject):
+            raise NotFound("no such loan")  # the same answer: no one learns others' loan ids
+        require(who, Role.APPLICANT, Role.FINANCE, Role.ADMIN)
+        return loan
+
+    def order(self, who: Principal, loan_id: str, order_id: str) -> PaymentOrder:
+        self.loan_for(who, loan_id)
+        order = self.orders.get(loan_id, order_id)
+        if order is None:
+            raise NotFound("no such payment order")
+        return order
+
     def request(
         self,
         who: Principal,
@@ -138,10 +153,8 @@ class Repayments:
         reschedule: Reschedule = "lower_instalment",
     ) -> PaymentOrder:
         """An order for `amount_fen`, or for the settlement quote of today."""
-        require(who, Role.APPLICANT)
-        loan = self.loans.get(loan_id)
-        if loan is None or loan.applicant_id != who.subject:
-            raise NotFound("no such loan")
+        loan = self.loan_for(who, loan_id)
+        require(who, Role.APPLICANT)  # only the borrower pays from their card
         today = business_day(self.clock.now())
         account = self.account(loan)
         quote = account.quote(today)
@@ -198,19 +211,13 @@ class Repayments:
             break
         else:
             raise Conflict("the ledger kept changing; deliver the callback again", "retry")
+        # The principal this payment repaid (with any credit it let us apply). A redelivery
+        # writes nothing new: the recorded payment says, and the quota comes back once per
+        # reference, also when a first delivery wrote the ledger and died before this.
+        paid = [e for e in new if e.kind is EntryKind.REPAYMENT] or [entry]
         principal = -sum(
-            p.amount_fen
-            for e in new
-            if e.kind is EntryKind.REPAYMENT
-            for p in e.postings
-            if p.component is Component.PRINCIPAL
+            p.amount_fen for e in paid for p in e.postings if p.component is Component.PRINCIPAL
         )
-        # Quota comes back once per payment (also when this is a redelivery: the first
-        # attempt may have written the ledger and died before this).
-        if entry.kind is EntryKind.REPAYMENT:
-            principal = principal or -sum(
-                p.amount_fen for p in entry.postings if p.component is Component.PRINCIPAL
-            )
         if principal > 0:
             self.funders.repaid(loan.funder_id, callback.channel_reference, principal)
         done = order.model_copy(
