@@ -19,9 +19,13 @@ from lending.applications.ports import Event
 from lending.errors import Conflict, NotFound
 from lending.finance.schedule import build_schedule
 from lending.funding.model import Funder
-from lending.loans.model import Loan
+from lending.loans.model import InstalmentRecord, Loan
 from lending.sandbox.identities import make_identity
+from lending.servicing.account import business_day
 from lending.servicing.ledger import Entry, Planned
+from lending.servicing.repayments import PaymentOrder
+
+T0 = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 in China: a loan's disbursement
 
 
 class FakeClock:
@@ -276,3 +280,86 @@ def plan_of(
     return [
         Planned(i.number, i.due_date, i.principal_fen, i.interest_fen) for i in schedule.instalments
     ]
+
+
+@dataclass
+class FakeLedger:
+    by_loan: dict[str, list[Entry]] = field(default_factory=dict)
+    references: set[str] = field(default_factory=set)
+    conflicts: int = 0  # the next appends that lose to another writer
+
+    def entries(self, loan_id: str) -> list[Entry]:
+        return list(self.by_loan.get(loan_id, []))
+
+    def append(self, loan_id: str, entries: Sequence[Entry]) -> None:
+        if self.conflicts:
+            self.conflicts -= 1
+            raise Conflict("another writer", "ledger_changed")
+        have = self.by_loan.setdefault(loan_id, [])
+        refs = {e.reference for e in entries if e.kind.value == "repayment" and e.reference}
+        if {e.seq for e in have} & {e.seq for e in entries} or refs & self.references:
+            raise Conflict("taken", "ledger_changed")
+        self.references |= refs
+        have.extend(entries)
+
+
+@dataclass
+class FakeOrders:
+    orders: dict[str, PaymentOrder] = field(default_factory=dict)
+
+    def create(self, order: PaymentOrder) -> None:
+        if order.id in self.orders:
+            raise Conflict("this payment order exists already", "order_exists")
+        self.orders[order.id] = order
+
+    def debits(self, loan_id: str) -> list[PaymentOrder]:
+        return [
+            o for o in self.orders.values() if o.loan_id == loan_id and o.purpose == "auto_debit"
+        ]
+
+    def get(self, loan_id: str, order_id: str) -> PaymentOrder | None:
+        order = self.orders.get(order_id)
+        return order if order is not None and order.loan_id == loan_id else None
+
+    def settle(self, order: PaymentOrder) -> bool:
+        if self.orders[order.id].status not in ("pending", "expired"):
+            return False
+        self.orders[order.id] = order
+        return True
+
+
+@dataclass
+class FakeChannel:
+    asked: list[PaymentOrder] = field(default_factory=list)
+
+    def collect(self, order: PaymentOrder) -> None:
+        self.asked.append(order)
+
+
+def booked_loan(disbursed_at: datetime = T0) -> Loan:
+    plan = plan_of("equal_instalment", 3_000_00, Decimal("0.12"), 3, business_day(disbursed_at))
+    return Loan(
+        id="L20260131abcdef",
+        application_id="A20260131abcdef",
+        applicant_id="U1",
+        product_id="consumer-flex",
+        funder_id="bank-a",
+        principal_fen=3_000_00,
+        annual_rate="0.12",
+        apr="0.1200",
+        term_months=3,
+        repayment_method="equal_instalment",
+        disbursed_at=disbursed_at,
+        payout_reference="BANKA-1",
+        contract_sha256="00",
+        instalments=[
+            InstalmentRecord(
+                number=p.number,
+                due_date=p.due_date,
+                principal_fen=p.principal_fen,
+                interest_fen=p.interest_fen,
+                total_fen=p.principal_fen + p.interest_fen,
+            )
+            for p in plan
+        ],
+    )

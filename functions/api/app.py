@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from lending.api.openapi import openapi
 from lending.api.proxy import json_reply, route_event
 from lending.api.schemas import (
+    Classification,
     CreateApplicationRequest,
     LoginRequest,
     OfferAnswer,
@@ -41,6 +43,7 @@ from lending.errors import (
 from lending.finance.products import ProductError, disclose, get_product, list_products
 from lending.funding.model import Confirmation
 from lending.servicing.account import business_day
+from lending.servicing.delinquency import Tier
 from lending.servicing.repayments import ChannelCallback, verify_callback
 from lending.servicing.statement import statement
 
@@ -343,6 +346,29 @@ def loan(loan_id: str) -> dict[str, Any]:
     }
 
 
+@app.route("/v1/loans/{loan_id}/classification", methods=["POST"])
+@endpoint
+def classify(loan_id: str) -> Response:
+    """Finance classifies a loan (五级分类) worse than its days overdue say; kept with its
+    history; the night's report and the NPL ratio count it."""
+    who = principal()
+    request = body(Classification)
+    require(who, Role.FINANCE, Role.ADMIN)
+    wiring.repayments().loan_for(who, loan_id)
+    tier = next(t for t in Tier if t.label_zh == request.tier)
+    today = business_day(wiring.clock().now())
+    state = wiring.servicing().judge(loan_id, tier, today)
+    logger.info("loan classified", extra={"loan_id": loan_id, "tier": int(tier), "by": who.subject})
+    return Response(
+        body={
+            "loan_id": loan_id,
+            "tier": state.tier.label_zh,
+            "days_past_due": state.days_past_due,
+        },
+        status_code=200,
+    )
+
+
 @app.route("/v1/loans/{loan_id}/repayments", methods=["POST"])
 @endpoint
 def repay(loan_id: str) -> Response:
@@ -434,6 +460,20 @@ def review(application_id: str) -> Response:
     return Response(
         body={"application_id": reviewed.id, "decision": request.decision}, status_code=202
     )
+
+
+# -- finance ----------------------------------------------------------------------------------
+
+
+@app.route("/v1/finance/digests/{day}", methods=["GET"])
+@endpoint
+def finance_digest(day: str) -> dict[str, Any]:
+    """A working morning's digest (the CSV emailed to finance holds the same figures)."""
+    try:
+        on = date.fromisoformat(day)
+    except ValueError as exc:
+        raise InvalidRequest("the day is an ISO date, e.g. 2026-12-01", "invalid_day") from exc
+    return wiring.finance_reports().digest(principal(), on).model_dump(mode="json")
 
 
 # -- funders ----------------------------------------------------------------------------------

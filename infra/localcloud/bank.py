@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,7 @@ class SimulatedBank:
     rejected_signatures: int = 0
     paused: bool = False
     declines: set[str] = field(default_factory=set)  # application ids this bank refuses
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the cloud's clock
     _puller: QueuePuller | None = None
     _token: str | None = None
     _public_key: bytes | None = None
@@ -71,7 +73,7 @@ class SimulatedBank:
                 "rejected",
                 body["amount_fen"],
                 f"{self.funder_id.upper()}-DECLINED",
-                datetime.now(UTC),
+                self.now(),
             )
         payment = self.ledger.get(body["fund_request_id"])
         if payment is None:
@@ -80,7 +82,7 @@ class SimulatedBank:
                 application_id=body["application_id"],
                 amount_fen=body["amount_fen"],
                 reference=f"{self.funder_id.upper()}-{secrets.token_hex(6)}",
-                paid_at=datetime.now(UTC),
+                paid_at=self.now(),
             )
             self.ledger[payment.fund_request_id] = payment
         return self._confirm(
@@ -102,6 +104,8 @@ class SimulatedBank:
             },
             token=self.token(),
         )
+        if reply.status == 401:
+            self._token = None  # the session expired (the clock moved on): sign in again
         # 2xx, or a 409 that says it was already confirmed: done. Anything else: redeliver.
         return reply.status < 300 or reply.status == 409
 

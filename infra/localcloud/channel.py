@@ -2,9 +2,11 @@
 
 It holds its own RSA key (the deployment is given the public half as the
 `PaymentChannelPublicKey` parameter), debits the borrower's bound card and calls back
-`POST /v1/payments/callbacks` with the outcome. A debit for an order listed in
-`insufficient` fails with `insufficient_funds`; `paused` holds requests back (for races
-and late answers); every callback sent is kept, so a test can deliver it again.
+`POST /v1/payments/callbacks` with the outcome, dated by the local cloud's clock. A debit
+for an order listed in `insufficient`, or of a loan in `broke`, fails with
+`insufficient_funds`; `paused` holds requests back (for races and late answers); every
+callback sent is kept, so a test can deliver it again. One debit per order id, as a real
+channel's merchant order number.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ import base64
 import hashlib
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from infra.localcloud import http
 from infra.localcloud.poller import QueuePuller
 from lending.auth import canonical_json
+from lending.servicing.repayments import loan_of
 
 log = logging.getLogger("localcloud.channel")
 
@@ -52,6 +58,8 @@ class SimulatedChannel:
     region: str
     key: rsa.RSAPrivateKey
     insufficient: set[str] = field(default_factory=set)  # order ids whose debit fails
+    broke: set[str] = field(default_factory=set)  # loan ids whose every debit fails
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     paused: bool = False
     # order id -> (callback body, signature) as sent
     sent: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
@@ -71,17 +79,34 @@ class SimulatedChannel:
         """Debit once per order (a redelivered request gets the same answer again)."""
         order_id = request["order_id"]
         if order_id not in self.sent:
-            failed = order_id in self.insufficient
+            failed = order_id in self.insufficient or loan_of(order_id) in self.broke
             body: dict[str, Any] = {
                 "order_id": order_id,
                 "channel_reference": "CH" + secrets.token_hex(8),
                 "status": "failed" if failed else "succeeded",
                 "amount_fen": request["amount_fen"],
-                "at": datetime.now(UTC).isoformat(),
+                "at": self.now().isoformat(),
                 "failure_code": "insufficient_funds" if failed else None,
             }
             self.sent[order_id] = (body, sign(self.key, body))
         return self.deliver(order_id).status < 300
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until every debit asked for has been answered (the queue is empty)."""
+        sqs = boto3.client("sqs", region_name=self.region)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=self.queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )
+            if not any(int(v) for v in attributes["Attributes"].values()):
+                return
+            time.sleep(0.05)
+        raise TimeoutError("the payment channel did not answer every debit")
 
     def deliver(self, order_id: str) -> http.Reply:
         """Send (again) the callback of an order."""

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,14 @@ from infra.localcloud.bank import SimulatedBank
 from infra.localcloud.channel import SimulatedChannel, new_key, public_pem
 from infra.localcloud.clock import ControllableClock
 from infra.localcloud.deploy import Deployment, TemplateDeployer
+from infra.localcloud.schedules import Fired, Schedule, plan
+from infra.localcloud.smtp import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "cn-north-1"
+FINANCE_SENDER, FINANCE_MAILBOX = "digest@lender.example", "finance@lender.example"
+# How long `tick` waits for a scheduled state machine execution to finish.
+SCHEDULED_EXECUTION_TIMEOUT_SECONDS = 600.0
 log = logging.getLogger("localcloud")
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -65,6 +71,9 @@ class LocalCloud:
     started_in_seconds: float
     banks: dict[str, SimulatedBank] = field(default_factory=dict)
     channel: SimulatedChannel | None = None  # the payment channel (with the banks)
+    smtp: SmtpSink | None = None  # the mail relay finance's digest goes out through
+    # Scheduled functions that failed: (logical id, fire time, error).
+    schedule_errors: list[tuple[str, datetime, str]] = field(default_factory=list)
     # Every AWS call each function made (moto enforces no IAM: `iam_findings` checks them).
     calls: iam.CallRecorder | None = None
     parameters: dict[str, str] = field(default_factory=dict)
@@ -91,9 +100,20 @@ class LocalCloud:
         s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
         s3_server.start()
         s3_post_policy.install(s3_server, REGION)  # moto's S3 enforces no POST policy
+        smtp = SmtpSink()  # the lender's mail relay
+        smtp.start()
         cloud: LocalCloud | None = None
         calls: iam.CallRecorder | None = None
-        parameters = {"Sandbox": str(sandbox).lower(), "Stage": "dev", "LogLevel": log_level}
+        parameters = {
+            "Sandbox": str(sandbox).lower(),
+            "Stage": "dev",
+            "LogLevel": log_level,
+            "FinanceSender": FINANCE_SENDER,
+            "FinanceRecipients": FINANCE_MAILBOX,
+            "FinanceSmtpHost": "127.0.0.1",
+            "FinanceSmtpPort": str(smtp.port),
+            "FinanceSmtpStartTls": "false",
+        }
         channel_key = new_key()  # the simulated payment channel's own key
         try:
             deployment = TemplateDeployer(
@@ -123,7 +143,8 @@ class LocalCloud:
                 started_in_seconds=0.0,
                 calls=calls,
                 parameters=parameters,
-                _stoppers=[api_server.shutdown, s3_server.stop],
+                _stoppers=[api_server.shutdown, s3_server.stop, smtp.stop],
+                smtp=smtp,
             )
             if banks:
                 _start_outside_world(cloud, channel_key)
@@ -135,6 +156,7 @@ class LocalCloud:
                     stop()
             else:
                 s3_server.stop()
+                smtp.stop()
             if calls is not None:
                 calls.uninstall(_default_session_events())
             lambdas.uninstall()
@@ -190,24 +212,57 @@ class LocalCloud:
 
     # -- time ----------------------------------------------------------------------------
 
-    def tick(self, delta: timedelta) -> list[str]:
-        """Move the clock on and fire each schedule whose period has passed (once).
+    def tick(self, delta: timedelta) -> list[Fired]:
+        """Move the clock on by `delta`, firing the schedules due on the way.
 
-        Returns the logical ids of the functions fired.
+        A cron schedule fires at each of its occurrences, a rate schedule at most once, at
+        the end, if a full period has passed since it last fired (see `schedules.plan`).
+        Before each firing the clock is moved to its time, so the target sees that "now";
+        a state machine's execution is waited for before the next. The clock ends exactly
+        `delta` on. Returns what fired, (logical id, fire time), in order.
         """
-        self.clock.advance(delta)
-        now = self.clock.now()
-        fired = []
-        for logical_id, period in self.deployment.schedules.items():
-            last = self._last_fired.setdefault(logical_id, now - delta)
-            if now - last >= period:
-                self._last_fired[logical_id] = now
-                name = self.deployment.functions[logical_id].name
-                boto3.client("lambda", region_name=REGION).invoke(
-                    FunctionName=name, Payload=json.dumps({"source": "local.scheduler"})
-                )
-                fired.append(logical_id)
+        start = self.clock.now()
+        until = start + delta
+        schedules = list(self.deployment.schedules.values())
+        for schedule in schedules:
+            self._last_fired.setdefault(schedule.logical_id, start)
+        cursor = start
+        fired: list[Fired] = []
+        try:
+            for at, schedule in plan(schedules, start, until, self._last_fired):
+                self.clock.advance(at - cursor)
+                cursor = at
+                if schedule.period is not None:
+                    self._last_fired[schedule.logical_id] = at
+                self._fire(schedule, at)
+                fired.append(Fired(schedule.logical_id, at))
+        finally:
+            self.clock.advance(until - cursor)
         return fired
+
+    def _fire(self, schedule: Schedule, at: datetime) -> None:
+        if schedule.target == "function":
+            payload = schedule.input or json.dumps({"source": "local.scheduler"})
+            out = boto3.client("lambda", region_name=REGION).invoke(
+                FunctionName=self.deployment.functions[schedule.logical_id].name, Payload=payload
+            )
+            if out.get("FunctionError"):
+                # AWS would retry and then drop it: here it is kept for tests to see.
+                error = out["Payload"].read().decode()
+                log.error("scheduled %s failed: %s", schedule.logical_id, error)
+                self.schedule_errors.append((schedule.logical_id, at, error))
+            return
+        sfn = self.sfn()
+        execution = sfn.start_execution(  # moto needs named executions
+            stateMachineArn=self.deployment.state_machines[schedule.logical_id],
+            name=f"{schedule.logical_id}-{at.astimezone(UTC):%Y%m%dT%H%M%S}",
+            input=schedule.input or "{}",
+        )["executionArn"]
+        deadline = time.monotonic() + SCHEDULED_EXECUTION_TIMEOUT_SECONDS
+        while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution} still RUNNING after the tick's wait")
+            time.sleep(0.05)
 
     # -- inspection for tests and the demo -------------------------------------------------
 
@@ -235,6 +290,18 @@ class LocalCloud:
         )["events"]
         return events
 
+    def sms_outbox(self) -> list[tuple[str, str]]:
+        """Every SMS sent through SNS, in order: (phone number, text). moto keeps them;
+        the local cloud delivers none."""
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.sns.models import sns_backends
+
+        return list(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values())
+
+    def emails(self) -> list[tuple[str, list[str], EmailMessage]]:
+        """Every email the local mail relay accepted: (sender, recipients, message)."""
+        return list(self.smtp.outbox) if self.smtp is not None else []
+
     def iam_findings(self) -> list[iam.Finding]:
         """Each function's recorded AWS calls against its role as SAM translates the
         template (moto enforces no IAM): what was denied, what is granted and unused."""
@@ -247,12 +314,12 @@ def _start_outside_world(cloud: LocalCloud, channel_key: rsa.RSAPrivateKey) -> N
     """The partner banks (one per funder queue) and the payment channel."""
     environment = cloud.deployment.environment
     for funder_id, url in json.loads(environment["LENDING_FUNDER_QUEUES"]).items():
-        bank = SimulatedBank(funder_id, url, cloud.api_url, REGION)
+        bank = SimulatedBank(funder_id, url, cloud.api_url, REGION, now=cloud.clock.now)
         bank.start()
         cloud.banks[funder_id] = bank
         cloud._stoppers.append(bank.stop)
     queue = environment["LENDING_PAYMENT_REQUESTS_QUEUE"]
-    cloud.channel = SimulatedChannel(queue, cloud.api_url, REGION, channel_key)
+    cloud.channel = SimulatedChannel(queue, cloud.api_url, REGION, channel_key, now=cloud.clock.now)
     cloud.channel.start()
     cloud._stoppers.append(cloud.channel.stop)
 

@@ -6,13 +6,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from infra.localcloud.lambdas import FunctionSpec, LambdaRegistry
+from infra.localcloud.schedules import Schedule, Target
 from infra.localcloud.template import Resolver, dependencies, load_template
 
 ACCOUNT = "123456789012"
@@ -38,8 +38,10 @@ class Deployment:
     environment: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     state_machines: dict[str, str] = field(default_factory=dict)
-    # Function logical id -> schedule period (EventBridge Scheduler `rate(...)` events).
-    schedules: dict[str, timedelta] = field(default_factory=dict)
+    # Target logical id -> its EventBridge Scheduler schedule (`Schedule`/`ScheduleV2`
+    # events of functions and state machines): moto stores schedules but never fires
+    # them, so `LocalCloud.tick` does.
+    schedules: dict[str, Schedule] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
 
     def ref(self, logical_id: str) -> str:
@@ -311,9 +313,8 @@ class TemplateDeployer:
         for event in props.get("Events", {}).values():
             if event["Type"] == "S3":
                 self._s3_notification(fn["FunctionArn"], r.resolve(event["Properties"]))
-            elif event["Type"] in ("Schedule", "ScheduleV2"):
-                expression = r.resolve(event["Properties"])["ScheduleExpression"]
-                self.deployment.schedules[logical_id] = _rate(expression)
+            elif event["Type"] in _SCHEDULE_EVENTS:
+                self._schedule(logical_id, "function", r.resolve(event["Properties"]))
 
     def _topic(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
         p = self.deployment.resolver.resolve(props)
@@ -369,16 +370,32 @@ class TemplateDeployer:
         )["stateMachineArn"]
         self.deployment.state_machines[logical_id] = arn
         self._set(logical_id, arn, Name=name, Arn=arn)
+        for event_name, event in p.get("Events", {}).items():
+            if event["Type"] not in _SCHEDULE_EVENTS:
+                raise NotImplementedError(
+                    f"local cloud cannot wire {event['Type']} event {event_name} of {logical_id}"
+                )
+            self._schedule(logical_id, "state_machine", event.get("Properties", {}))
+
+    def _schedule(self, logical_id: str, target: Target, props: dict[str, Any]) -> None:
+        """Record a `Schedule`/`ScheduleV2` event (resolved properties) for `tick` to fire."""
+        if props.get("State", "ENABLED") == "DISABLED" or props.get("Enabled", True) is False:
+            return
+        if logical_id in self.deployment.schedules:
+            raise NotImplementedError(f"local cloud fires one schedule per resource: {logical_id}")
+        payload = props.get("Input")
+        self.deployment.schedules[logical_id] = Schedule(
+            logical_id=logical_id,
+            # ScheduleV2 (EventBridge Scheduler) names it ScheduleExpression, Schedule (a
+            # scheduled EventBridge rule, always UTC) names it Schedule.
+            expression=props.get("ScheduleExpression", props.get("Schedule", "")),
+            timezone=props.get("ScheduleExpressionTimezone", "UTC"),
+            target=target,
+            input=payload if payload is None or isinstance(payload, str) else json.dumps(payload),
+        )
 
 
-def _rate(expression: str) -> timedelta:
-    """`rate(15 minutes)` -> 15 minutes. moto stores schedules but never fires them, so the
-    local cloud fires them from its controllable clock and needs the period."""
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
-    if match is None:
-        raise ValueError(f"local cloud supports rate(...) schedules only: {expression}")
-    unit = match.group(2).rstrip("s") + "s"
-    return timedelta(**{unit: int(match.group(1))})
+_SCHEDULE_EVENTS = ("Schedule", "ScheduleV2")
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:

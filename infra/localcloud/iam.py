@@ -268,6 +268,13 @@ class Resources:
             resource = params.get("stateMachineArn", "*")
         return [Need(f"states:{operation}", resource)]
 
+    def _needs_sns(self, operation: str, params: dict[str, Any]) -> list[Need]:
+        if operation == "Publish" and "PhoneNumber" in params:
+            # An SMS straight to a number: no topic to name, SNS authorises it on "*".
+            return [Need("sns:Publish", "*")]
+        arn = params.get("TopicArn") or params.get("TargetArn") or "?"
+        return [Need(f"sns:{operation}", arn)]
+
     def _needs_lambda(self, operation: str, params: dict[str, Any]) -> list[Need]:
         return [Need(f"lambda:{operation}", self.function(params["FunctionName"]))]
 

@@ -136,7 +136,7 @@ def test_the_access_pattern_indexes_exist(cloud: LocalCloud) -> None:
         "byIdHash",
         "byDecidedDay",
     }
-    assert {g["IndexName"] for g in loans["GlobalSecondaryIndexes"]} == {"dueDate"}
+    assert {g["IndexName"] for g in loans["GlobalSecondaryIndexes"]} == {"dueDate", "watch"}
 
 
 def test_funder_queues_are_fifo_with_a_fifo_dead_letter_queue(cloud: LocalCloud) -> None:

@@ -37,8 +37,8 @@ def _invoke(cloud: LocalCloud, logical_id: str, event: dict[str, Any]) -> dict[s
 
 
 def test_the_schedules_and_psi_alarms_are_deployed(cloud: LocalCloud) -> None:
-    assert cloud.deployment.schedules["PsiCheckFunction"] == timedelta(days=7)
-    assert cloud.deployment.schedules["RetrainFunction"] == timedelta(days=90)
+    assert cloud.deployment.schedules["PsiCheckFunction"].period == timedelta(days=7)
+    assert cloud.deployment.schedules["RetrainFunction"].period == timedelta(days=90)
     alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
     by_metric = {a["MetricName"]: a for a in alarms}
     for metric in ("ScorePSI", "MaxFeaturePSI"):

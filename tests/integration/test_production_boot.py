@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -175,10 +176,24 @@ def _run_schedules(cloud: Any) -> dict[str, str | None]:
 
     lam = boto3.client("lambda", region_name=REGION)
     errors: dict[str, str | None] = {}
-    for logical_id in ("ReviewSweeperFunction", "PsiCheckFunction"):
+    for logical_id in ("ReviewSweeperFunction", "PsiCheckFunction", "FinanceMorningFunction"):
         name = cloud.deployment.functions[logical_id].name
         out = lam.invoke(FunctionName=name, Payload=json.dumps({"source": "production"}))
         errors[logical_id] = out.get("FunctionError")
+    # The servicing jobs, as their schedules start them.
+    sfn = cloud.sfn()
+    for logical_id, job in (
+        ("ServicingNightStateMachine", "night"),
+        ("ServicingRemindersStateMachine", "reminders"),
+    ):
+        arn = sfn.start_execution(
+            stateMachineArn=cloud.deployment.state_machines[logical_id],
+            name=f"production-{job}",
+            input=json.dumps({"job": job}),
+        )["executionArn"]
+        while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+            time.sleep(0.05)
+        errors[logical_id] = None if status == "SUCCEEDED" else status
     return errors
 
 
@@ -242,6 +257,9 @@ def test_every_function_runs(production: dict[str, Any]) -> None:
     assert production["scheduled_errors"] == {
         "ReviewSweeperFunction": None,
         "PsiCheckFunction": None,
+        "FinanceMorningFunction": None,
+        "ServicingNightStateMachine": None,
+        "ServicingRemindersStateMachine": None,
     }
     # Retraining (a 90-day schedule, its own container image) is the one left out here.
     assert set(production["functions"]) - set(production["ran"]) == {"RetrainFunction"}

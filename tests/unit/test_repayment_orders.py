@@ -2,70 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
 from lending.auth import Principal, Role
-from lending.errors import Conflict, InvalidRequest, NotFound
-from lending.loans.model import InstalmentRecord, Loan
+from lending.errors import InvalidRequest, NotFound
 from lending.servicing.account import LoanStatus, account_of, business_day
-from lending.servicing.ledger import Entry
 from lending.servicing.repayments import ChannelCallback, PaymentOrder, Repayments, loan_of
-from tests.fakes import FakeClock, FakeLoans, plan_of
+from tests.fakes import FakeChannel, FakeClock, FakeLedger, FakeLoans, FakeOrders, booked_loan
 
 T0 = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)  # 10:00 in China
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class FakeLedger:
-    by_loan: dict[str, list[Entry]] = field(default_factory=dict)
-    references: set[str] = field(default_factory=set)
-    conflicts: int = 0  # the next appends that lose to another writer
-
-    def entries(self, loan_id: str) -> list[Entry]:
-        return list(self.by_loan.get(loan_id, []))
-
-    def append(self, loan_id: str, entries: Sequence[Entry]) -> None:
-        if self.conflicts:
-            self.conflicts -= 1
-            raise Conflict("another writer", "ledger_changed")
-        have = self.by_loan.setdefault(loan_id, [])
-        refs = {e.reference for e in entries if e.kind.value == "repayment" and e.reference}
-        if {e.seq for e in have} & {e.seq for e in entries} or refs & self.references:
-            raise Conflict("taken", "ledger_changed")
-        self.references |= refs
-        have.extend(entries)
-
-
-@dataclass
-class FakeOrders:
-    orders: dict[str, PaymentOrder] = field(default_factory=dict)
-
-    def create(self, order: PaymentOrder) -> None:
-        self.orders[order.id] = order
-
-    def get(self, loan_id: str, order_id: str) -> PaymentOrder | None:
-        order = self.orders.get(order_id)
-        return order if order is not None and order.loan_id == loan_id else None
-
-    def settle(self, order: PaymentOrder) -> bool:
-        if self.orders[order.id].status != "pending":
-            return False
-        self.orders[order.id] = order
-        return True
-
-
-@dataclass
-class FakeChannel:
-    asked: list[PaymentOrder] = field(default_factory=list)
-
-    def collect(self, order: PaymentOrder) -> None:
-        self.asked.append(order)
 
 
 @dataclass
@@ -77,35 +26,6 @@ class FakeQuota:
             return False
         self.back[reference] = principal_fen
         return True
-
-
-def booked_loan() -> Loan:
-    plan = plan_of("equal_instalment", 3_000_00, Decimal("0.12"), 3, business_day(T0))
-    return Loan(
-        id="L20260131abcdef",
-        application_id="A20260131abcdef",
-        applicant_id="U1",
-        product_id="consumer-flex",
-        funder_id="bank-a",
-        principal_fen=3_000_00,
-        annual_rate="0.12",
-        apr="0.1200",
-        term_months=3,
-        repayment_method="equal_instalment",
-        disbursed_at=T0,
-        payout_reference="BANKA-1",
-        contract_sha256="00",
-        instalments=[
-            InstalmentRecord(
-                number=p.number,
-                due_date=p.due_date,
-                principal_fen=p.principal_fen,
-                interest_fen=p.interest_fen,
-                total_fen=p.principal_fen + p.interest_fen,
-            )
-            for p in plan
-        ],
-    )
 
 
 @dataclass

@@ -200,6 +200,23 @@ def test_a_quote_settles_the_loan_in_full() -> None:
     assert loan.settle(on, "SETTLE").reference == "SETTLE"  # a repeat changes nothing
 
 
+@pytest.mark.parametrize("difference", [-1_00, 0, 3_21])
+def test_a_settlement_applies_the_money_that_came_not_the_days_quote(difference: int) -> None:
+    """The quote moves between the order and the channel's answer (a day's interest):
+    what was paid is applied, short of the payoff it leaves that much owed, beyond it a
+    credit; nothing is swallowed nor made up."""
+    loan = account()
+    on = loan.plan[0].due_date + timedelta(days=5)
+    loan.post_due(loan.plan[0].due_date)
+    paid = loan.quote(on).total_fen + difference
+    before = total_paid(loan)
+    loan.settle(on, "SETTLE", paid)
+    assert total_paid(loan) - before == paid  # every fen that came, the credit included
+    balances = loan.balances()
+    assert balances.total_owed == max(0, -difference)
+    assert balances.credit_fen == max(0, difference)
+
+
 @pytest.mark.parametrize("method", ["equal_instalment", "equal_principal"])
 def test_partial_prepayment_shortens_the_term_or_lowers_the_instalment(method: str) -> None:
     shorter, lower = account(method=method), account(method=method)

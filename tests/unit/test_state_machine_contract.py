@@ -63,3 +63,9 @@ def test_every_error_the_state_machine_names_is_raised_by_the_code() -> None:
 
 def test_the_deployed_asl_is_the_one_the_builder_writes() -> None:
     assert ASL.read_text() == render(), "run: python -m infra.statemachines.origination"
+
+
+def test_the_deployed_servicing_asl_is_the_one_the_builder_writes() -> None:
+    from infra.statemachines import servicing
+
+    assert servicing.ASL.read_text() == servicing.render(), "run: make asl"

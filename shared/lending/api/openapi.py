@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lending.api.schemas import (
+    Classification,
     CreateApplicationRequest,
     ErrorReply,
     LoginReply,
@@ -84,6 +85,15 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | Non
         None,
         200,
     ),
+    (
+        "post",
+        "/v1/loans/{loan_id}/classification",
+        "Finance classifies a loan worse than its floor (五级分类)",
+        Classification,
+        None,
+        200,
+    ),
+    ("get", "/v1/finance/digests/{day}", "Finance's digest of a working morning", None, None, 200),
     (
         "post",
         "/v1/payments/callbacks",

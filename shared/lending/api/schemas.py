@@ -84,6 +84,14 @@ class ReviewDecision(Strict):
     reasons: list[Reason] = Field(default_factory=list, max_length=10)
 
 
+class Classification(Strict):
+    """A person's five-tier classification of a loan (worse than its floor, or 正常 to
+    withdraw a judgement)."""
+
+    tier: Literal["正常", "关注", "次级", "可疑", "损失"]
+    reason: str = Field(min_length=1, max_length=200)
+
+
 class ErrorReply(BaseModel):
     code: str
     message: str

@@ -27,7 +27,7 @@ class DynamoFunderRepository:
             TableName=self._table,
             Item={
                 "pk": {"S": f"FUNDER#{funder.id}"},
-                "doc": {"S": funder.model_dump_json(exclude={"used_fen", "quota_fen"})},
+                "doc": {"S": funder.model_dump_json(exclude={"used_fen", "quota_fen", "lent_fen"})},
                 "quota_fen": {"N": str(funder.quota_fen)},
                 "used_fen": {"N": str(funder.used_fen)},
             },
@@ -55,6 +55,7 @@ class DynamoFunderRepository:
         data = json.loads(item["doc"]["S"])
         data["quota_fen"] = int(item["quota_fen"]["N"])
         data["used_fen"] = int(item["used_fen"]["N"])
+        data["lent_fen"] = int(item.get("lent_fen", {"N": "0"})["N"])
         return Funder.model_validate(data)
 
     def _reservation(self, application_id: str) -> dict[str, Any] | None:
@@ -106,9 +107,9 @@ class DynamoFunderRepository:
             },
             self._update(
                 f"FUNDER#{funder_id}",
-                "SET used_fen = used_fen - :a",
+                "SET used_fen = used_fen - :a ADD lent_fen :back",
                 "used_fen >= :a",
-                {":a": {"N": str(principal_fen)}},
+                {":a": {"N": str(principal_fen)}, ":back": {"N": str(-principal_fen)}},
             ),
         )
 

@@ -47,18 +47,33 @@ class DynamoOrders:
         ).get("Item")
         return None if item is None else PaymentOrder.model_validate_json(item["doc"]["S"])
 
+    def debits(self, loan_id: str) -> list[PaymentOrder]:
+        """The loan's auto-debit orders (few: one per day tried)."""
+        out = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"LOAN#{loan_id}"},
+                ":d": {"S": "ORDER#D"},
+            },
+            ConsistentRead=True,
+        )
+        return [PaymentOrder.model_validate_json(i["doc"]["S"]) for i in out["Items"]]
+
     def settle(self, order: PaymentOrder) -> bool:
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key=self._key(order.loan_id, order.id),
                 UpdateExpression="SET #s = :s, doc = :d",
-                ConditionExpression="#s = :pending",
+                # Final once; an expired debit whose money came after all still succeeds.
+                ConditionExpression="#s = :pending OR #s = :expired",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":s": {"S": order.status},
                     ":d": {"S": order.model_dump_json()},
                     ":pending": {"S": "pending"},
+                    ":expired": {"S": "expired"},
                 },
             )
         except ClientError as exc:

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     # that signs its callbacks (empty: no channel configured, callbacks refused).
     payment_requests_queue: str = ""
     payment_channel_public_key: str = ""
+    # Finance's morning digest by email through the lender's SMTP relay (SES is not in
+    # the China regions): sender, finance mailboxes (comma-separated); no relay or no
+    # mailbox: the digest is kept in S3 and served by the API only.
+    finance_sender: str = ""
+    finance_recipients: str = ""
+    finance_smtp_host: str = ""
+    finance_smtp_port: int = 25
+    finance_smtp_starttls: bool = True
+    # Loans each call of a servicing job's page handles (about 20 ms each on AWS).
+    servicing_page_size: int = 100
     # Only the local cloud and staging allow the sandbox login and sandbox data providers.
     sandbox: bool = False
     # Base URL browsers upload documents to (the local cloud's S3 on loopback); empty = AWS.

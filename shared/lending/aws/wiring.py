@@ -37,7 +37,15 @@ from lending.scoring.sources import DataSource, DataSourcesNotContracted
 if TYPE_CHECKING:
     from lending.applications.service import ApplicationService
     from lending.auth import SessionIssuer
+    from lending.aws.finance import DynamoCollections
     from lending.aws.idempotency import IdempotentCreates
+    from lending.aws.payments import DynamoOrders
+    from lending.aws.servicing import (
+        DynamoCheckpoints,
+        DynamoLoanStates,
+        DynamoNights,
+        DynamoWorkIndex,
+    )
     from lending.funding.confirmations import FundingConfirmations
     from lending.modelling.retrain import Retrainer
     from lending.ocr.ports import OcrEngine
@@ -53,6 +61,8 @@ if TYPE_CHECKING:
     from lending.scoring.monitoring import PopulationMonitor
     from lending.scoring.registry import ShadowModel
     from lending.scoring.scorecard import Scorecard
+    from lending.servicing.finance_reports import FinanceReports
+    from lending.servicing.nightly import PageRunner, Reminding, Servicing
     from lending.servicing.repayments import Repayments
 
 _overrides: dict[str, Any] = {}
@@ -197,7 +207,8 @@ def funders() -> DynamoFunderRepository:
 
 @_per_function
 def loans() -> DynamoLoanRepository:
-    return DynamoLoanRepository(client("dynamodb"), settings().loans_table)
+    s = settings()
+    return DynamoLoanRepository(client("dynamodb"), s.loans_table, s.funders_table)
 
 
 @_per_function
@@ -207,18 +218,129 @@ def ledger() -> DynamoLedgerRepository:
 
 @_per_function
 def repayments() -> Repayments:
-    from lending.aws.payments import DynamoOrders, SqsPaymentChannel
+    from lending.aws.payments import SqsPaymentChannel
     from lending.servicing.repayments import Repayments
 
     s = settings()
     return Repayments(
         loans=loans(),
         ledger=ledger(),
-        orders=DynamoOrders(client("dynamodb"), s.loans_table),
+        orders=payment_orders(),
         channel=SqsPaymentChannel(client("sqs"), s.payment_requests_queue),
         funders=funders(),
         clock=clock(),
+        hooks=servicing(),
     )
+
+
+@_per_function
+def payment_orders() -> DynamoOrders:
+    from lending.aws.payments import DynamoOrders
+
+    return DynamoOrders(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def loan_states() -> DynamoLoanStates:
+    from lending.aws.servicing import DynamoLoanStates
+
+    return DynamoLoanStates(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def servicing() -> Servicing:
+    from lending.aws.payments import SqsPaymentChannel
+    from lending.servicing.nightly import Servicing
+
+    s = settings()
+    return Servicing(
+        loans=loans(),
+        ledger=ledger(),
+        states=loan_states(),
+        orders=payment_orders(),
+        channel=SqsPaymentChannel(client("sqs"), s.payment_requests_queue),
+        clock=clock(),
+        collections=collections(),
+    )
+
+
+@_per_function
+def collections() -> DynamoCollections:
+    from lending.aws.finance import DynamoCollections
+
+    return DynamoCollections(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def finance_reports() -> FinanceReports:
+    from lending.aws.finance import (
+        DynamoDueInstalments,
+        FunderPositionsFromTable,
+        S3MailDelivery,
+        SmtpRelay,
+    )
+    from lending.servicing.finance_reports import FinanceReports
+
+    s = settings()
+    return FinanceReports(
+        due=DynamoDueInstalments(client("dynamodb"), s.loans_table),
+        collections=collections(),
+        nights=nights(),
+        funders=FunderPositionsFromTable(funders(), list(json.loads(s.funder_queues))),
+        delivery=S3MailDelivery(
+            client("s3"),
+            s.documents_bucket,
+            SmtpRelay(s.finance_smtp_host, s.finance_smtp_port, s.finance_smtp_starttls)
+            if s.finance_smtp_host
+            else None,
+            s.finance_sender,
+            [r for r in s.finance_recipients.split(",") if r],
+        ),
+    )
+
+
+@_per_function
+def reminding() -> Reminding:
+    from lending.aws.notify import SnsSms
+    from lending.aws.servicing import DynamoReminderLog
+    from lending.servicing.nightly import Reminding
+
+    table = settings().loans_table
+    return Reminding(
+        loans=loans(),
+        ledger=ledger(),
+        log=DynamoReminderLog(client("dynamodb"), table),
+        notifier=SnsSms(client("sns"), applications(), cipher()),
+        clock=clock(),
+    )
+
+
+@_per_function
+def work_index() -> DynamoWorkIndex:
+    from lending.aws.servicing import DynamoWorkIndex
+
+    return DynamoWorkIndex(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def checkpoints() -> DynamoCheckpoints:
+    from lending.aws.servicing import DynamoCheckpoints
+
+    return DynamoCheckpoints(client("dynamodb"), settings().loans_table)
+
+
+@_per_function
+def page_runner() -> PageRunner:
+    from lending.servicing.nightly import PageRunner
+
+    return PageRunner(work_index(), checkpoints(), settings().servicing_page_size)
+
+
+@_per_function
+def nights() -> DynamoNights:
+    from lending.aws.servicing import DynamoNights
+
+    return DynamoNights(client("dynamodb"), settings().loans_table)
 
 
 @_per_function

@@ -25,6 +25,7 @@ class Funder(BaseModel):
     products: list[str]
     quota_fen: int = Field(ge=0)
     used_fen: int = Field(ge=0, default=0)
+    lent_fen: int = Field(ge=0, default=0)  # principal outstanding on its booked loans
     cost_of_funds_bps: int = Field(ge=0)
 
     @property

@@ -251,7 +251,7 @@ class LoanAccount:
         """Overdue interest for each day after `accrued_through()` up to `through`, capped.
 
         Run nightly (and again after a missed night: the same days give the same amount);
-        one entry covers the days it accrued, dated the last of them."""
+        one entry covers the days it accrued, dated the last of them; None if none did."""
         start = self.accrued_through()
         if through <= start:
             return None
@@ -268,6 +268,10 @@ class LoanAccount:
                 if amount > 0:
                     totals[number] = totals.get(number, 0) + amount
                     room -= amount
+        if not totals:
+            # Nothing accrued (nothing overdue, or the cap reached): no entry, so a night
+            # writes only for loans that owe; the same days give nothing again next time.
+            return None
         return self._append(
             EntryKind.OVERDUE_INTEREST,
             through,
@@ -298,13 +302,22 @@ class LoanAccount:
     # -- money in ------------------------------------------------------------------------
 
     def repay(
-        self, amount_fen: int, on: date, reference: str, reschedule: Reschedule = "lower_instalment"
+        self,
+        amount_fen: int,
+        on: date,
+        reference: str,
+        reschedule: Reschedule = "lower_instalment",
+        *,
+        prepay: bool = True,
     ) -> Entry:
-        """Apply a payment once per channel reference; principal prepaid recomputes the plan."""
+        """Apply a payment once per channel reference; principal prepaid recomputes the plan.
+
+        `prepay=False` (an auto-debit: the borrower did not choose to prepay) holds what
+        is left after everything due as a credit instead."""
         for entry in self.entries:
             if entry.kind is EntryKind.REPAYMENT and entry.reference == reference:
                 return entry
-        postings = allocate(self.balances(), amount_fen)
+        postings = allocate(self.balances(), amount_fen, prepay=prepay)
         entry = self._append(EntryKind.REPAYMENT, on, postings, reference)
         prepaid = -sum(
             p.amount_fen
@@ -334,7 +347,7 @@ class LoanAccount:
             credit_fen=balances.credit_fen,
         )
 
-    def settle(self, on: date, reference: str) -> Entry:
+    def settle(self, on: date, reference: str, amount_fen: int | None = None) -> Entry:
         """Full settlement at the quote of the day: the current period falls due now with
         all the principal not yet due and its interest to the day, then is paid."""
         for entry in self.entries:
@@ -355,9 +368,12 @@ class LoanAccount:
             self._replan(on, ())
         self.apply_credit(on)
         owed = self.balances().total_owed
-        if owed == 0:
+        paid = owed if amount_fen is None else amount_fen
+        if paid == 0:
             return self._append(EntryKind.REPAYMENT, on, (), reference)
-        return self.repay(owed, on, reference)
+        # The money that came is what is applied: short of the day's payoff (the quote
+        # moved since the order) it leaves that much owed; beyond it, a credit.
+        return self.repay(paid, on, reference)
 
     def apply_credit(self, on: date) -> Entry | None:
         """Use a credit held for the borrower against what has fallen due since."""

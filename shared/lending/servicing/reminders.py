@@ -69,8 +69,9 @@ def text(kind: ReminderKind, amount_fen: int, due_date: date) -> str:
     if kind is ReminderKind.DUE:
         return f"【还款提醒】您本期应还{amount}今日（{day}）到期，请确保还款账户余额充足。"
     if kind.offset_days < 0:
+        when = "明天" if kind.offset_days == -1 else f"{-kind.offset_days}天后"
         return (
-            f"【还款提醒】您本期应还{amount}将于{day}到期，"
+            f"【还款提醒】您本期应还{amount}将于{day}（{when}）到期，"
             "届时将从您绑定的银行卡自动扣款，请确保余额充足。"
         )
     return (

@@ -15,8 +15,8 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -29,7 +29,9 @@ from lending.servicing.account import LoanAccount, Reschedule, account_of, busin
 from lending.servicing.ledger import Component, Entry, EntryKind
 from lending.signatures import verify_signature
 
-OrderStatus = Literal["pending", "succeeded", "failed"]
+OrderStatus = Literal["pending", "succeeded", "failed", "expired"]
+# A borrower's own payment may prepay (they chose the amount); an auto-debit never does.
+Purpose = Literal["repayment", "auto_debit"]
 
 
 class PaymentOrder(BaseModel):
@@ -38,6 +40,7 @@ class PaymentOrder(BaseModel):
     amount_fen: int = Field(gt=0)
     settle: bool = False
     reschedule: Reschedule = "lower_instalment"
+    purpose: Purpose = "repayment"
     status: OrderStatus = "pending"
     created_at: datetime
     channel_reference: str | None = None
@@ -72,7 +75,8 @@ class Orders(Protocol):
     def get(self, loan_id: str, order_id: str) -> PaymentOrder | None: ...
 
     def settle(self, order: PaymentOrder) -> bool:
-        """Record the order's final status once; False if it already had one."""
+        """Record the order's final status once (an expired one may still succeed);
+        False if it already had one."""
 
 
 class PaymentChannel(Protocol):
@@ -83,6 +87,30 @@ class PaymentChannel(Protocol):
 class FunderQuota(Protocol):
     def repaid(self, funder_id: str, reference: str, principal_fen: int) -> bool:
         """Give `principal_fen` of quota back to the funder, once per reference."""
+
+
+class PaymentHooks(Protocol):
+    """What follows a channel's answer: the loan's state recomputed, the payment recorded
+    for finance and the funder (each idempotent: a callback may come twice)."""
+
+    def applied(
+        self, loan: Loan, account: LoanAccount, order: PaymentOrder, payment: Entry, day: date
+    ) -> None: ...
+
+    def failed(self, loan: Loan, order: PaymentOrder, day: date) -> None: ...
+
+
+class _NoHooks:
+    def applied(
+        self, loan: Loan, account: LoanAccount, order: PaymentOrder, payment: Entry, day: date
+    ) -> None:
+        return None
+
+    def failed(self, loan: Loan, order: PaymentOrder, day: date) -> None:
+        return None
+
+
+NO_HOOKS = _NoHooks()
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,7 @@ class Repayments:
     channel: PaymentChannel
     funders: FunderQuota
     clock: Clock
+    hooks: PaymentHooks = field(default_factory=lambda: NO_HOOKS)
 
     def account(self, loan: Loan) -> LoanAccount:
         return LoanAccount.restore(account_of(loan), self.ledger.entries(loan.id))
@@ -191,17 +220,22 @@ class Repayments:
             failed = order.model_copy(
                 update={"status": "failed", "failure_code": callback.failure_code or "failed"}
             )
-            first = order.status == "pending" and self.orders.settle(failed)
+            first = order.status in ("pending", "expired") and self.orders.settle(failed)
+            self.hooks.failed(loan, failed, business_day(callback.at))  # again: the same record
             return Applied(failed if first else order, "failed")
         for _attempt in range(3):
             account = self.account(loan)
             before = len(account.entries)
             on = business_day(callback.at)
             if order.settle:
-                entry = account.settle(on, callback.channel_reference)
+                entry = account.settle(on, callback.channel_reference, callback.amount_fen)
             else:
                 entry = account.repay(
-                    callback.amount_fen, on, callback.channel_reference, order.reschedule
+                    callback.amount_fen,
+                    on,
+                    callback.channel_reference,
+                    order.reschedule,
+                    prepay=order.purpose == "repayment",
                 )
             new = account.entries[before:]
             try:
@@ -220,6 +254,7 @@ class Repayments:
         )
         if principal > 0:
             self.funders.repaid(loan.funder_id, callback.channel_reference, principal)
+        self.hooks.applied(loan, account, order, entry, on)
         done = order.model_copy(
             update={"status": "succeeded", "channel_reference": callback.channel_reference}
         )
