@@ -92,20 +92,18 @@ class SimulatedBank:
     def _confirm(
         self, request_id: str, status: str, amount_fen: int, reference: str, at: datetime
     ) -> bool:
-        reply = call(
-            "POST",
-            f"{self.api_url}/v1/funders/{self.funder_id}/confirmations",
-            {
-                "fund_request_id": request_id,
-                "status": status,
-                "amount_fen": amount_fen,
-                "payout_reference": reference,
-                "paid_at": at.isoformat(),
-            },
-            token=self.token(),
-        )
-        if reply.status == 401:
-            self._token = None  # the session expired (the clock moved on): sign in again
+        body = {
+            "fund_request_id": request_id,
+            "status": status,
+            "amount_fen": amount_fen,
+            "payout_reference": reference,
+            "paid_at": at.isoformat(),
+        }
+        url = f"{self.api_url}/v1/funders/{self.funder_id}/confirmations"
+        reply = call("POST", url, body, token=self.token())
+        if reply.status == 401:  # the session expired (the clock moved on): sign in again
+            self._token = None
+            reply = call("POST", url, body, token=self.token())
         # 2xx, or a 409 that says it was already confirmed: done. Anything else: redeliver.
         return reply.status < 300 or reply.status == 409
 

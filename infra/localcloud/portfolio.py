@@ -103,6 +103,18 @@ def book(loan: Loan, details: ApplicantDetails) -> None:
     )
     wiring.applications().create(app, Event(type="seeded", at=loan.disbursed_at))
     wiring.loans().book(loan, account_of(loan).entries)
+    hold_quota(loan)
+
+
+def hold_quota(loan: Loan) -> None:
+    """The funder's quota in use carries the loan, as its reservation did at disbursement
+    (repayments give it back)."""
+    wiring.client("dynamodb").update_item(
+        TableName=wiring.config().funders_table,
+        Key={"pk": {"S": f"FUNDER#{loan.funder_id}"}},
+        UpdateExpression="ADD used_fen :p",
+        ExpressionAttributeValues={":p": {"N": str(loan.principal_fen)}},
+    )
 
 
 def seed(count: int, first_day: date, spread_days: int = 28, seed: int = 7) -> list[Loan]:

@@ -18,19 +18,21 @@ State = dict[str, Any]
 
 # Retried by every Lambda task: the Lambda service's own transient errors, and Conflict
 # (an optimistic write lost to a concurrent one: the step reads again and decides again).
+# The Lambda service's own transient errors (every task of every state machine).
+LAMBDA_RETRY: State = {
+    "ErrorEquals": [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "IntervalSeconds": 1,
+    "MaxAttempts": 3,
+    "BackoffRate": 2.0,
+    "JitterStrategy": "FULL",
+}
 RETRY: list[State] = [
-    {
-        "ErrorEquals": [
-            "Lambda.ServiceException",
-            "Lambda.AWSLambdaException",
-            "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException",
-        ],
-        "IntervalSeconds": 1,
-        "MaxAttempts": 3,
-        "BackoffRate": 2.0,
-        "JitterStrategy": "FULL",
-    },
+    LAMBDA_RETRY,
     {"ErrorEquals": ["Conflict"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0},
 ]
 # A data source that is down is asked twice more before its branch records it unavailable.

@@ -16,24 +16,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infra.statemachines.origination import LAMBDA_RETRY
+
 ASL = Path(__file__).with_name("servicing.asl.json")
 State = dict[str, Any]
 # Pages run in parallel this wide (each is one Lambda call at a time per shard).
 MAX_CONCURRENCY = 8
 
 RETRY: list[State] = [
-    {
-        "ErrorEquals": [
-            "Lambda.ServiceException",
-            "Lambda.AWSLambdaException",
-            "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException",
-        ],
-        "IntervalSeconds": 1,
-        "MaxAttempts": 3,
-        "BackoffRate": 2.0,
-        "JitterStrategy": "FULL",
-    },
+    LAMBDA_RETRY,
     # A page that failed (a function that died, a ledger that kept changing) is run
     # again from its checkpoint.
     {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 2, "BackoffRate": 2.0},

@@ -250,7 +250,8 @@ def loan_states() -> DynamoLoanStates:
 @_per_function
 def servicing() -> Servicing:
     from lending.aws.payments import SqsPaymentChannel
-    from lending.servicing.nightly import Servicing
+    from lending.finance.products import list_products
+    from lending.servicing.nightly import Servicing, ServicingPolicy
 
     s = settings()
     return Servicing(
@@ -261,6 +262,7 @@ def servicing() -> Servicing:
         channel=SqsPaymentChannel(client("sqs"), s.payment_requests_queue),
         clock=clock(),
         collections=collections(),
+        policy=ServicingPolicy(thresholds={p.id: p.tier_thresholds for p in list_products()}),
     )
 
 

@@ -29,6 +29,7 @@ from lending.finance.schedule import (
     format_yuan,
     round_half_up_fen,
 )
+from lending.servicing.delinquency import TierThresholds
 
 __all__ = [
     "APR_CAP",
@@ -128,6 +129,9 @@ class Product(BaseModel):
     required_documents: tuple[DocumentType, ...]
     risk_warning_zh: str
     risk_warning_en: str
+    # Days overdue beyond which a loan is at least each of the five tiers: the regulatory
+    # floors, or stricter (TierThresholds refuses looser).
+    tier_thresholds: TierThresholds = TierThresholds()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -338,6 +342,8 @@ _PRODUCTS = (
         required_documents=_BUSINESS_DOCS,
         risk_warning_zh=_BUSINESS_WARNING_ZH,
         risk_warning_en=_BUSINESS_WARNING_EN,
+        # A business loan 60 days late is already 次级 (stricter than the 90-day floor).
+        tier_thresholds=TierThresholds(substandard=60),
     ),
     Product(
         id="business-tax",
