@@ -9,7 +9,7 @@ SAM_VENV := .venv-sam
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models models models-train clean
+.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models bench-servicing models models-train clean
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
@@ -20,7 +20,8 @@ help:
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
 	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
-	@echo "make asl     write the state machine's ASL from infra/statemachines/origination.py"
+	@echo "make bench-servicing  nightly jobs over 10k/30k/100k loans -> reports/servicing-bench.json"
+	@echo "make asl     write the state machines' ASL from infra/statemachines/*.py"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +64,7 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed
 
 asl: $(VENV)/.installed
 	$(PY) -m infra.statemachines.origination
+	$(PY) -m infra.statemachines.servicing
 
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q
@@ -85,6 +87,12 @@ models-train: $(VENV)/.installed
 
 bench-models: $(VENV)/.installed
 	$(PY) bench/bench_models.py
+
+# The night and reminders jobs on the local cloud over 10k, 30k and 100k seeded loans
+# (quick: make bench-servicing SERVICING_SIZES=2000).
+SERVICING_SIZES ?= 10000,30000,100000
+bench-servicing: $(VENV)/.installed
+	$(PY) bench/bench_servicing.py --sizes $(SERVICING_SIZES)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,9 @@
-"""`make demo`: about 20 synthetic applicants through the API, the state machine and a bank.
+"""`make demo`: about 20 synthetic applicants through the API, the state machine and a bank,
+then their loans' months (`demo_servicing`): repayments, reminders, finance's digest and the
+five-tier classification, driven by the local cloud's clock.
 
-Prints a table of outcomes and timings and writes reports/demo.json. Exits non-zero
-if any application is left stuck.
+Prints a table of outcomes and timings, each loan's statement, and writes reports/demo.json.
+Exits non-zero if any application is left stuck or any check fails.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import sys
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,7 +24,7 @@ from typing import Any
 
 from PIL import Image
 
-from infra.localcloud import iam
+from infra.localcloud import demo_servicing, iam
 from infra.localcloud.cloud import ROOT, LocalCloud
 from infra.localcloud.miniprogram import TERMINAL, Applicant, Reviewer
 from lending.aws import wiring
@@ -304,42 +307,52 @@ def funder_quota(cloud: LocalCloud) -> dict[str, dict[str, int]]:
     return out
 
 
+def originate(cloud: LocalCloud, card: Scorecard) -> list[Case]:
+    """The cast applicants through origination: arriving one every ARRIVAL_SECONDS, a
+    reviewer answering the review queue, a fund request delivered twice."""
+    cases = cast()
+    for n, (case, who) in enumerate(zip(cases, identities(len(cases)), strict=True)):
+        prepare(case, who, cloud, card, n)
+    stop = threading.Event()
+    reviewer = threading.Thread(target=reviewer_loop, args=(cloud, cases, stop), daemon=True)
+    # The outage is switched on for one applicant alone, before the others start.
+    outage = [c for c in cases if c.outage]
+    for case in outage:
+        cloud.set_outage(case.outage or "", True)
+        assert case.applicant is not None
+        run_until_review(case, cases.index(case))
+        cloud.set_outage(case.outage or "", False)
+    reviewer.start()
+    others = [c for c in cases if not c.outage]
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        futures = [pool.submit(finish_case, case) for case in outage]
+        # Applicants arrive one every ARRIVAL_SECONDS, as a steady stream would.
+        futures += [
+            pool.submit(run_case, c, cases.index(c), cloud, i * ARRIVAL_SECONDS)
+            for i, c in enumerate(others)
+        ]
+        for future in futures:
+            try:
+                future.result()
+            except Exception as exc:  # a stuck case is reported, not hidden
+                print(f"case failed: {exc}", file=sys.stderr)
+    redeliver(cloud, cases)
+    stop.set()
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument(
+        "--no-servicing", action="store_true", help="stop after origination (no loan months)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     card = Scorecard.load()
     with LocalCloud.start() as cloud:
         print(f"local cloud started in {cloud.started_in_seconds:.2f} s; API {cloud.api_url}")
-        cases = cast()
-        for n, (case, who) in enumerate(zip(cases, identities(len(cases)), strict=True)):
-            prepare(case, who, cloud, card, n)
-        stop = threading.Event()
-        reviewer = threading.Thread(target=reviewer_loop, args=(cloud, cases, stop), daemon=True)
-        # The outage is switched on for one applicant alone, before the others start.
-        outage = [c for c in cases if c.outage]
-        for case in outage:
-            cloud.set_outage(case.outage or "", True)
-            assert case.applicant is not None
-            run_until_review(case, cases.index(case))
-            cloud.set_outage(case.outage or "", False)
-        reviewer.start()
-        others = [c for c in cases if not c.outage]
-        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
-            futures = [pool.submit(finish_case, case) for case in outage]
-            # Applicants arrive one every ARRIVAL_SECONDS, as a steady stream would.
-            futures += [
-                pool.submit(run_case, c, cases.index(c), cloud, i * ARRIVAL_SECONDS)
-                for i, c in enumerate(others)
-            ]
-            for future in futures:
-                try:
-                    future.result()
-                except Exception as exc:  # a stuck case is reported, not hidden
-                    print(f"case failed: {exc}", file=sys.stderr)
-        redeliver(cloud, cases)
-        stop.set()
+        cases = originate(cloud, card)
         records = [record(c) for c in cases]
         totals = summarise(records, cloud.started_in_seconds, time.perf_counter() - started)
         totals["arrival_interval_s"] = ARRIVAL_SECONDS
@@ -347,27 +360,54 @@ def main(argv: list[str] | None = None) -> int:
         totals["loans_booked"] = sum(r["final_state"] == "disbursed" for r in records)
         totals["funder_quota"] = funder_quota(cloud)
         totals["state_machine_executions"] = len(cloud.executions())
+        print_table(records, totals)
+        servicing = None if args.no_servicing else run_servicing(cloud, cases)
         totals["iam_denied_calls"] = denied_calls(cloud)
+    report: dict[str, Any] = {"totals": totals, "applications": records}
+    if servicing is not None:
+        report["servicing"] = servicing
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(
-        json.dumps({"totals": totals, "applications": records}, indent=2, ensure_ascii=False)
-    )
-    print_table(records, totals)
-    print(f"\nwrote {args.report}")
+    args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"\nIAM: calls the functions' roles would deny: {totals['iam_denied_calls']}")
+    print(f"wrote {args.report}")
+    return exit_code(totals, len(records), servicing)
+
+
+def exit_code(totals: dict[str, Any], applications: int, servicing: dict[str, Any] | None) -> int:
     if totals["stuck"]:
         print(f"{totals['stuck']} application(s) left stuck", file=sys.stderr)
         return 1
     if any(q["used_fen"] != q["paid_fen"] for q in totals["funder_quota"].values()):
         print("quota is held for loans no bank paid out", file=sys.stderr)
         return 1
-    if totals["as_expected"] != len(records):
+    if totals["as_expected"] != applications:
         print("some applications did not take the path they were cast for", file=sys.stderr)
         return 1
     if totals["iam_denied_calls"]:
         print("calls their functions' roles would deny in AWS:", file=sys.stderr)
         print("\n".join(totals["iam_denied_calls"]), file=sys.stderr)
         return 1
+    if servicing is not None and servicing["failed"]:
+        print("servicing checks that failed:", file=sys.stderr)
+        print("\n".join(servicing["failed"]), file=sys.stderr)
+        return 1
     return 0
+
+
+def run_servicing(cloud: LocalCloud, cases: list[Case]) -> dict[str, Any]:
+    """The booked loans' months (see demo_servicing); an error there is a failed check."""
+    booked = [
+        (c.label, c.applicant, str(c.result["view"]["loan_id"]))
+        for c in cases
+        if c.applicant is not None
+        and c.result.get("view", {}).get("status") == "disbursed"
+        and c.result["view"].get("loan_id")
+    ]
+    try:
+        return demo_servicing.run(cloud, booked)
+    except Exception as exc:  # reported and failed, not hidden
+        traceback.print_exc()
+        return {"error": repr(exc), "failed": [f"the servicing phase broke off: {exc!r}"]}
 
 
 def denied_calls(cloud: LocalCloud) -> list[str] | None:
@@ -379,7 +419,7 @@ def denied_calls(cloud: LocalCloud) -> list[str] | None:
         print(f"IAM check skipped: {exc}", file=sys.stderr)
         return None
     # Unused grants are tests/integration/test_least_privilege.py's business: the demo
-    # runs no schedule.
+    # does not run every scheduled function.
     return [str(f) for f in findings if "unused" not in f.kind]
 
 

@@ -154,6 +154,47 @@ class Applicant:
             {"accept": accept, "contract_read": accept},
         )
 
+    # -- after the loan -------------------------------------------------------------------
+
+    def loan(self, loan_id: str) -> dict[str, Any]:
+        """The borrower's loan and its statement of today (`GET /v1/loans/{id}`)."""
+        reply = self._call("GET", f"/v1/loans/{loan_id}")
+        if reply.status != 200:
+            raise ApiError(reply)
+        body: dict[str, Any] = reply.body
+        return body
+
+    def repay(
+        self, loan_id: str, amount_fen: int | None = None, settle: bool = False
+    ) -> dict[str, Any]:
+        """Pay an amount from the bound card, or settle in full: the order, still pending."""
+        request: dict[str, Any] = {"settle": True} if settle else {"amount_fen": amount_fen}
+        reply = self._call("POST", f"/v1/loans/{loan_id}/repayments", request)
+        if reply.status != 202:
+            raise ApiError(reply)
+        body: dict[str, Any] = reply.body
+        return body
+
+    def repayment(self, loan_id: str, order_id: str) -> dict[str, Any]:
+        reply = self._call("GET", f"/v1/loans/{loan_id}/repayments/{order_id}")
+        if reply.status != 200:
+            raise ApiError(reply)
+        body: dict[str, Any] = reply.body
+        return body
+
+    def wait_for_repayment(
+        self, loan_id: str, order_id: str, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Poll the order until the payment channel has answered it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            order = self.repayment(loan_id, order_id)
+            if order["status"] != "pending":
+                return order
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"repayment {order_id} still pending")
+            time.sleep(0.05)
+
     def with_identity(self, identity: SyntheticIdentity) -> Applicant:
         return replace(self, identity=identity, token="", application_id="", replies=[])
 

@@ -351,3 +351,19 @@ def test_a_product_may_classify_stricter(world: World) -> None:
     state_ = world.states.get(LOAN.id)
     assert state_ is not None and state_.tier is Tier.SUBSTANDARD
     assert business_day(world.clock.now()) == day + timedelta(days=61)
+
+
+def test_a_loan_in_arrears_is_debited_again_when_its_next_instalment_falls_due(
+    world: World,
+) -> None:
+    second = LOAN.instalments[1].due_date
+    day = FIRST.due_date
+    while day <= second:
+        world.night(day)
+        for order in world.orders.debits(LOAN.id):
+            if order.status == "pending":
+                world.answer(order, f"CH-{order.id}", ok=False)
+        day += timedelta(days=1)
+    latest = world.orders.orders[debit_order_id(LOAN.id, second)]
+    # Everything due: the first instalment with its overdue interest, and the second.
+    assert latest.amount_fen > FIRST.total_fen + LOAN.instalments[1].total_fen

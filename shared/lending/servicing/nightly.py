@@ -7,8 +7,8 @@ through one index partition and checkpoints after every page):
 * night (00:30 China time): instalments falling due are posted, a credit held is used,
   overdue interest accrues, days past due, bucket and tier are recomputed and stored
   (the tier with its history), and the bound card is debited: on the due date, then on
-  each of the next `debit_retry_days` days while something is unpaid and no earlier
-  debit is still waiting for the channel's answer;
+  each of the next `debit_retry_days` days while something is unpaid (for everything
+  due, arrears included) and no earlier debit is still waiting for the channel's answer;
 * reminders (09:00): the borrower's reminders of the day (T-3, T-1, T0, T+1, T+3, T+7).
 
 Which loans: those with an instalment due on the days the job is about (an index on due
@@ -340,8 +340,11 @@ class Servicing:
         if owed <= 0 or account.status(day) is LoanStatus.WRITTEN_OFF:
             return None
         unpaid = [account.due_date(n) for n in balances.instalments if balances.instalment_total(n)]
-        if not unpaid or (day - min(unpaid)).days > self.policy.debit_retry_days:
-            return None  # beyond the retries: collection's work, not the card's
+        if not unpaid or (day - max(unpaid)).days > self.policy.debit_retry_days:
+            # Beyond the retries of the newest instalment due: collection's work. Each
+            # instalment's own due date is debited (for all that is due), as the
+            # reminders before it say.
+            return None
         today = debit_order_id(loan.id, day)
         for earlier in self.orders.debits(loan.id):
             if earlier.status != "pending" or earlier.id == today:
