@@ -650,7 +650,7 @@ class Progress:
 
 
 @contextmanager
-def quiet_gc() -> Iterator[None]:
+def collected() -> Iterator[None]:
     """Collect before and after; a portfolio is millions of small objects in moto."""
     gc.collect()
     try:
@@ -660,7 +660,7 @@ def quiet_gc() -> Iterator[None]:
 
 
 def bench_size(loans: int, days: int, seed: int) -> dict[str, Any]:
-    with quiet_gc(), LocalCloud.start() as cloud:
+    with collected(), LocalCloud.start() as cloud:
         assert cloud.channel is not None
         missing = {f for fs in JOB_FUNCTIONS.values() for f in fs} - set(cloud.deployment.functions)
         if missing:

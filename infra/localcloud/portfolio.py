@@ -86,21 +86,7 @@ def synthetic_loans(
 
 def book(loan: Loan, details: ApplicantDetails) -> None:
     """The loan and its (disbursed) application, as origination would have left them."""
-    app = Application(
-        id=loan.application_id,
-        applicant_id=loan.applicant_id,
-        product_id=loan.product_id,
-        product_type="consumer",
-        amount_fen=loan.principal_fen,
-        term_months=loan.term_months,
-        repayment_method=loan.repayment_method,
-        status=Status.DISBURSED,
-        created_at=loan.disbursed_at,
-        updated_at=loan.disbursed_at,
-        applicant_blob=seal_applicant(wiring.cipher(), loan.application_id, details),
-        id_hash=wiring.blind_index().digest("id:" + details.id_number),
-        loan_id=loan.id,
-    )
+    app = application_for(loan, details)
     wiring.applications().create(app, Event(type="seeded", at=loan.disbursed_at))
     wiring.loans().book(loan, account_of(loan).entries)
     hold_quota(loan)
@@ -196,21 +182,25 @@ def seed_fast(
 ) -> list[Loan]:
     """`seed`'s loans and applications, the same items, into tables that hold none of them
     yet: the adapters' own transactions are captured (`_Captured`) and their items
-    written 25 to a BatchWriteItem, the portfolio's counters once at the end. No
-    condition is checked (a loan seeded twice is written twice). The sealed details and
-    the blind index still cost their KMS calls per loan. `progress(n)` after each loan."""
+    written 25 to a BatchWriteItem; the funders' counters (principal lent, and the quota
+    in use that `hold_quota` moves) are summed and written once at the end. No condition
+    is checked (a loan seeded twice is written twice). The sealed details and the blind
+    index still cost their KMS calls per loan. `progress(n)` after each loan."""
     settings = wiring.config()
     db = wiring.client("dynamodb")
     captured = _Captured()
     applications = DynamoApplicationRepository(
         captured, settings.applications_table, settings.documents_table
     )
-    loans_repository = DynamoLoanRepository(captured, settings.loans_table)
+    loans_repository = DynamoLoanRepository(captured, settings.loans_table, settings.funders_table)
     loans = []
     for n, (loan, details) in enumerate(synthetic_loans(count, first_day, spread_days, seed), 1):
         application = application_for(loan, details)
         applications.create(application, Event(type="seeded", at=loan.disbursed_at))
         loans_repository.book(loan, account_of(loan).entries)
+        # `hold_quota`'s update, summed per funder.
+        funder = json.dumps({"pk": {"S": f"FUNDER#{loan.funder_id}"}}, sort_keys=True)
+        captured.adds[(settings.funders_table, funder, "used_fen")] += loan.principal_fen
         loans.append(loan)
         _flush(db, captured, everything=False)
         if progress is not None:

@@ -79,10 +79,16 @@ class DynamoLoanRepository:
         return True
 
     def get(self, loan_id: str) -> Loan | None:
+        # The loan and its instalments only (INST#nnn .. META sort together), not the
+        # ledger, orders, reminders and history that grow with the loan's age.
         out = self._db.query(
             TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"LOAN#{loan_id}"}},
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :meta",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"LOAN#{loan_id}"},
+                ":first": {"S": "INST#"},
+                ":meta": {"S": "META"},
+            },
             ConsistentRead=True,
         )
         meta = next((i for i in out["Items"] if i["sk"]["S"] == "META"), None)
