@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -34,6 +34,7 @@ from infra.localcloud.clock import ControllableClock
 from infra.localcloud.deploy import Deployment, TemplateDeployer
 from infra.localcloud.schedules import Fired, Schedule, plan
 from infra.localcloud.smtp import SmtpSink
+from infra.localcloud.wechat import FakeWeChat, Message
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "cn-north-1"
@@ -61,6 +62,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Server(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class LocalCloud:
     deployment: Deployment
@@ -72,6 +79,7 @@ class LocalCloud:
     banks: dict[str, SimulatedBank] = field(default_factory=dict)
     channel: SimulatedChannel | None = None  # the payment channel (with the banks)
     smtp: SmtpSink | None = None  # the mail relay finance's digest goes out through
+    wechat: FakeWeChat | None = None  # WeChat's API: the reminders' subscription messages
     # Scheduled functions that failed: (logical id, fire time, error).
     schedule_errors: list[tuple[str, datetime, str]] = field(default_factory=list)
     # Every AWS call each function made (moto enforces no IAM: `iam_findings` checks them).
@@ -100,20 +108,14 @@ class LocalCloud:
         s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
         s3_server.start()
         s3_post_policy.install(s3_server, REGION)  # moto's S3 enforces no POST policy
-        smtp = SmtpSink()  # the lender's mail relay
-        smtp.start()
+        clock = ControllableClock()
+        smtp, wechat = SmtpSink(), FakeWeChat(now=clock.now)  # the lender's mail relay, WeChat
+        servers: list[_Server] = [s3_server, smtp, wechat]
+        for server in servers[1:]:
+            server.start()
         cloud: LocalCloud | None = None
         calls: iam.CallRecorder | None = None
-        parameters = {
-            "Sandbox": str(sandbox).lower(),
-            "Stage": "dev",
-            "LogLevel": log_level,
-            "FinanceSender": FINANCE_SENDER,
-            "FinanceRecipients": FINANCE_MAILBOX,
-            "FinanceSmtpHost": "127.0.0.1",
-            "FinanceSmtpPort": str(smtp.port),
-            "FinanceSmtpStartTls": "false",
-        }
+        parameters = _parameters(sandbox, log_level, smtp, wechat)
         channel_key = new_key()  # the simulated payment channel's own key
         try:
             deployment = TemplateDeployer(
@@ -126,9 +128,7 @@ class LocalCloud:
             calls = iam.CallRecorder(iam.Resources.of(deployment, ROOT))
             calls.install(_default_session_events())
             s3_url = f"http://127.0.0.1:{s3_server._server.port}"  # type: ignore[union-attr]
-            os.environ.update(deployment.environment)
-            os.environ["LENDING_S3_PUBLIC_ENDPOINT"] = s3_url
-            clock = ControllableClock()
+            _configure(deployment, s3_url, wechat)
             _wire(clock)
             _seed_funders()
             _seed_models()
@@ -143,8 +143,9 @@ class LocalCloud:
                 started_in_seconds=0.0,
                 calls=calls,
                 parameters=parameters,
-                _stoppers=[api_server.shutdown, s3_server.stop, smtp.stop],
+                _stoppers=[api_server.shutdown, *(server.stop for server in servers)],
                 smtp=smtp,
+                wechat=wechat,
             )
             if banks:
                 _start_outside_world(cloud, channel_key)
@@ -155,8 +156,8 @@ class LocalCloud:
                 for stop in reversed(cloud._stoppers):
                     stop()
             else:
-                s3_server.stop()
-                smtp.stop()
+                for server in servers:
+                    server.stop()
             if calls is not None:
                 calls.uninstall(_default_session_events())
             lambdas.uninstall()
@@ -298,6 +299,10 @@ class LocalCloud:
 
         return list(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values())
 
+    def wechat_outbox(self) -> list[Message]:
+        """Every subscription message WeChat accepted, in order."""
+        return list(self.wechat.outbox) if self.wechat is not None else []
+
     def emails(self) -> list[tuple[str, list[str], EmailMessage]]:
         """Every email the local mail relay accepted: (sender, recipients, message)."""
         return list(self.smtp.outbox) if self.smtp is not None else []
@@ -308,6 +313,35 @@ class LocalCloud:
         assert self.calls is not None
         roles = iam.role_policies(self.deployment, ROOT, self.parameters)
         return iam.check(self.calls.snapshot(), roles, self.calls.resources)
+
+
+def _configure(deployment: Deployment, s3_url: str, wechat: FakeWeChat) -> None:
+    """The functions' environment, and the operator's step after deploying: the
+    mini-program's id and secret in the secret the stack created."""
+    os.environ.update(deployment.environment)
+    os.environ["LENDING_S3_PUBLIC_ENDPOINT"] = s3_url
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=deployment.resolver.refs["WeChatAppCredentials"],
+        SecretString=wechat.credentials(),
+    )
+
+
+def _parameters(
+    sandbox: bool, log_level: str, smtp: SmtpSink, wechat: FakeWeChat
+) -> dict[str, str]:
+    """The stack's parameters: the lender's mail relay and WeChat are on loopback."""
+    return {
+        "Sandbox": str(sandbox).lower(),
+        "Stage": "dev",
+        "LogLevel": log_level,
+        "FinanceSender": FINANCE_SENDER,
+        "FinanceRecipients": FINANCE_MAILBOX,
+        "FinanceSmtpHost": "127.0.0.1",
+        "FinanceSmtpPort": str(smtp.port),
+        "FinanceSmtpStartTls": "false",
+        "WeChatApiBase": wechat.url,
+        "WeChatReminderTemplateId": wechat.template_id,
+    }
 
 
 def _start_outside_world(cloud: LocalCloud, channel_key: rsa.RSAPrivateKey) -> None:

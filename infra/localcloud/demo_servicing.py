@@ -44,6 +44,7 @@ LATE_BY_DAYS = 10  # the late borrower pays this many days after the first due d
 PARTLY_DAYS_BEFORE = 5  # the partial payment, this many days before the first due date
 PARTLY_SHARE_PERCENT = 40  # of the first instalment
 EARLY_DAYS_AFTER = 5  # the early borrower settles this many days after the first due date
+WECHAT_BEHAVIOURS = ("on_time", "never")  # these borrowers allow WeChat reminders
 SUBSTANDARD_AFTER_DAYS = 91  # more than 90 days overdue: at least 次级 (NPL)
 PROGRESS_EVERY_DAYS = 10
 NIGHT_DONE, BORROWERS_ACT, DAY_ENDS = clock_time(1, 0), clock_time(10, 0), clock_time(23, 0)
@@ -125,6 +126,10 @@ class Months:
         for b in borrowers:
             if b.behaviour in ("late", "never"):
                 self.channel.broke.add(b.loan_id)  # every debit of the card fails
+            if b.behaviour in WECHAT_BEHAVIOURS and cloud.wechat is not None:
+                # Tapped 允许 three times when the mini-program asked: three reminders by
+                # WeChat, the rest by SMS.
+                b.applicant.allow_reminders(cloud.wechat, times=3)
 
     def today(self) -> date:
         return business_day(self.cloud.clock.now())
@@ -265,14 +270,15 @@ def speed_up_moto() -> bool:
 # -- the outcome -------------------------------------------------------------------------
 
 _OVERDUE = re.compile(r"已逾期(\d+)天")
-_AHEAD = re.compile(r"（(\d+)天后）")
+_AHEAD = re.compile(r"(\d+)天后")
 
 
 def reminder_kind(text: str) -> str:
-    """The kind of a reminder SMS, from its text (t-3, t-1, t0, t+1, t+3, t+7)."""
+    """The kind of a reminder, from its SMS text or its WeChat message's headline (t-3,
+    t-1, t0, t+1, t+3, t+7)."""
     if m := _OVERDUE.search(text):
         return f"t+{m.group(1)}"
-    if "（明天）" in text:
+    if "明天" in text:
         return "t-1"
     if m := _AHEAD.search(text):
         return f"t-{m.group(1)}"
@@ -486,12 +492,14 @@ def finish(cloud: LocalCloud, months: Months, began: datetime) -> dict[str, Any]
     and the checks (each with what failed it)."""
     day = months.today()
     borrowers = months.borrowers
-    outbox = cloud.sms_outbox()
+    outbox, wechat = cloud.sms_outbox(), cloud.wechat_outbox()
     failures: dict[str, list[str]] = {c: [] for c in CHECKS}
     loans = []
     for b in borrowers:
         sms = [text for phone, text in outbox if phone == b.phone]
-        outcome, problems = loan_outcome(b, day, sms)
+        by_wechat = [m.data["thing1"] for m in wechat if m.openid == b.applicant.openid]
+        outcome, problems = loan_outcome(b, day, sms + by_wechat)
+        outcome["by_wechat"] = len(by_wechat)
         loans.append(outcome)
         for problem in problems:
             ledger = problem.startswith("ledger:")
@@ -531,6 +539,8 @@ def finish(cloud: LocalCloud, months: Months, began: datetime) -> dict[str, Any]
     # The morning after the first due date: what the auto-debits collected and failed.
     after_first_due = _next_working_day(min(b.first_due for b in borrowers) + timedelta(days=1))
     ours = {b.phone for b in borrowers}
+    openids = {b.applicant.openid for b in borrowers}
+    ours_by_wechat = [m.data["thing1"] for m in wechat if m.openid in openids]
     nights = wiring.nights()
     last_night = nights.last()
     night = nights.report(last_night) if last_night else None
@@ -539,9 +549,14 @@ def finish(cloud: LocalCloud, months: Months, began: datetime) -> dict[str, Any]
         "loans": loans,
         "behaviours": dict(Counter(b.behaviour for b in borrowers)),
         "reminders_by_kind": dict(
-            sorted(Counter(reminder_kind(t) for p, t in outbox if p in ours).items())
+            sorted(
+                Counter(
+                    reminder_kind(t) for t in [t for p, t in outbox if p in ours] + ours_by_wechat
+                ).items()
+            )
         ),
         "sms_sent": sum(p in ours for p, _ in outbox),
+        "wechat_sent": len(ours_by_wechat),
         "digests": {
             "emails": len(mails),
             "working_mornings": len(expected),
@@ -635,8 +650,8 @@ def print_outcome(report: dict[str, Any], out: Callable[[str], None] = print) ->
         for a in o["actions"]:
             out(f"    {a['day']} {a['action']}: {_yuan(a['amount_fen'])} yuan, {a['status']}")
         debits = ", ".join(f"{k} {v}" for k, v in sorted(o["debits"].items())) or "none"
-        sms = ", ".join(f"{k}×{v}" for k, v in o["reminders"].items()) or "none"
-        out(f"    auto-debits: {debits}; SMS: {sms}")
+        kinds = ", ".join(f"{k}×{v}" for k, v in o["reminders"].items()) or "none"
+        out(f"    auto-debits: {debits}; reminders: {kinds} ({o['by_wechat']} by WeChat)")
         out(
             f"    {'#':>3} {'due date':10} {'status':14} {'principal':>10} {'interest':>9} "
             f"{'overdue int':>11} {'fee':>6} {'paid':>10}"
@@ -660,7 +675,10 @@ def print_outcome(report: dict[str, Any], out: Callable[[str], None] = print) ->
         for problem in o["ledger_problems"]:
             out(f"    LEDGER: {problem}")
     out("")
-    out(f"reminders (SMS) by kind: {report['reminders_by_kind']} ({report['sms_sent']} in all)")
+    out(
+        f"reminders by kind: {report['reminders_by_kind']} ({report['sms_sent']} SMS, "
+        f"{report['wechat_sent']} WeChat subscription messages)"
+    )
     digests = report["digests"]
     out(
         f"finance digests emailed: {digests['emails']} "

@@ -150,6 +150,7 @@ class TemplateDeployer:
             "AWS::Serverless::StateMachine": self._state_machine,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::SNS::Topic": self._topic,
+            "AWS::SecretsManager::Secret": self._secret,
         }
 
     # -- resources -----------------------------------------------------------------------
@@ -321,6 +322,14 @@ class TemplateDeployer:
         name = p.get("TopicName", f"{self.stack}-{logical_id}")
         arn = self.client("sns").create_topic(Name=name)["TopicArn"]
         self._set(logical_id, arn, TopicArn=arn, TopicName=name)
+
+    def _secret(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
+        p = self.deployment.resolver.resolve(props)
+        name = p.get("Name", f"{self.stack}-{logical_id}")
+        arn = self.client("secretsmanager").create_secret(
+            Name=name, SecretString=p.get("SecretString", "{}")
+        )["ARN"]
+        self._set(logical_id, arn, Id=arn)
 
     def _alarm(self, logical_id: str, props: dict[str, Any], _: dict[str, Any]) -> None:
         p = self.deployment.resolver.resolve(props)

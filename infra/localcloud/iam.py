@@ -105,6 +105,7 @@ class Resources:
             "AWS::SQS::Queue": found._queue,
             "AWS::KMS::Key": found._key,
             "AWS::KMS::Alias": found._alias,
+            "AWS::SecretsManager::Secret": found._secret,
         }
         for logical_id in deployment.created:
             spec = template[logical_id]
@@ -143,6 +144,9 @@ class Resources:
 
     def _key(self, logical_id: str, props: dict[str, Any], r: Resolver) -> None:
         self.by_arn[self.key(r.refs[logical_id])] = logical_id
+
+    def _secret(self, logical_id: str, props: dict[str, Any], r: Resolver) -> None:
+        self.by_arn[r.refs[logical_id]] = logical_id
 
     def _alias(self, logical_id: str, props: dict[str, Any], r: Resolver) -> None:
         self.aliases[props["AliasName"]] = self.key(props["TargetKeyId"])
@@ -274,6 +278,13 @@ class Resources:
             return [Need("sns:Publish", "*")]
         arn = params.get("TopicArn") or params.get("TargetArn") or "?"
         return [Need(f"sns:{operation}", arn)]
+
+    def _needs_secretsmanager(self, operation: str, params: dict[str, Any]) -> list[Need]:
+        secret = str(params.get("SecretId", "?"))
+        if not secret.startswith("arn:"):
+            # IAM matches the full ARN (name + "-" + 6 random characters): name it by ARN.
+            return [Need(f"secretsmanager:{operation}", "?", "a secret named, not by ARN")]
+        return [Need(f"secretsmanager:{operation}", secret)]
 
     def _needs_lambda(self, operation: str, params: dict[str, Any]) -> list[Need]:
         return [Need(f"lambda:{operation}", self.function(params["FunctionName"]))]

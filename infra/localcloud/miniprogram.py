@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from infra.localcloud.http import Reply, call, post_form
+from infra.localcloud.wechat import FakeWeChat
 from lending.documents.kinds import DocumentKind
 from lending.sandbox.identities import SyntheticIdentity
 
@@ -21,14 +22,21 @@ class ApiError(RuntimeError):
         self.reply = reply
 
 
-def login(api_url: str, code: str, role: str = "applicant", funder_id: str | None = None) -> str:
+def session(
+    api_url: str, code: str, role: str = "applicant", funder_id: str | None = None
+) -> dict[str, Any]:
+    """The sandbox login's answer: the token and the subject (a mini-program user's openid)."""
     body: dict[str, Any] = {"code": code, "role": role}
     if funder_id:
         body["funder_id"] = funder_id
     reply = call("POST", f"{api_url}/v1/sessions", body)
     if reply.status != 201:
         raise ApiError(reply)
-    return str(reply.body["token"])
+    return dict(reply.body)
+
+
+def login(api_url: str, code: str, role: str = "applicant", funder_id: str | None = None) -> str:
+    return str(session(api_url, code, role, funder_id)["token"])
 
 
 @dataclass
@@ -48,6 +56,7 @@ class Applicant:
     # What the applicant types in may differ from their documents (the mismatch path).
     declared_name: str | None = None
     token: str = ""
+    openid: str = ""
     application_id: str = ""
     replies: list[Reply] = field(default_factory=list)
 
@@ -56,7 +65,13 @@ class Applicant:
         return self.product_id.startswith("business")
 
     def sign_in(self) -> None:
-        self.token = login(self.api_url, f"wx-{self.identity.id_number[-8:]}-{self.product_id}")
+        answer = session(self.api_url, f"wx-{self.identity.id_number[-8:]}-{self.product_id}")
+        self.token, self.openid = str(answer["token"]), str(answer["subject"])
+
+    def allow_reminders(self, wechat: FakeWeChat, times: int = 1) -> None:
+        """wx.requestSubscribeMessage for the reminder template, and the tap on 允许 (with
+        "always keep this choice" unticked: one message per tap, as WeChat counts)."""
+        wechat.subscribe(self.openid, wechat.template_id, times)
 
     def _call(self, method: str, path: str, body: Any = None) -> Reply:
         reply = call(method, f"{self.api_url}{path}", body, token=self.token)

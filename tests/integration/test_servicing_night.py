@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -52,6 +53,13 @@ class Portfolio:
             for loan, details in portfolio.synthetic_loans(COUNT, first, spread_days=4, seed=11)
         }
         self.start = today
+        # Two borrowers tapped 允许 twice in the mini-program: their first two reminders
+        # go by WeChat subscription message, the others by SMS (one of them cannot pay).
+        self.wechat = {self.loans[1].id, self.loans[4].id}
+        assert cloud.wechat is not None and self.loans[4].id in self.broke
+        for loan in self.loans:
+            if loan.id in self.wechat:
+                cloud.wechat.subscribe(loan.applicant_id, times=2)
 
     def account(self, loan: Loan) -> LoanAccount:
         return LoanAccount.restore(account_of(loan), wiring.ledger().entries(loan.id))
@@ -134,7 +142,8 @@ def test_reminders_name_the_amount_and_day_and_nothing_personal(
     for loan in book.loans:
         mine = [text for phone, text in outbox if phone == f"+86{book.phones[loan.id]}"]
         due = loan.instalments[0].due_date
-        assert any(f"{due.month}月{due.day}日" in t for t in mine), loan.id
+        # (a borrower who pays on the due date had only T-3 and T-1: by WeChat, if allowed)
+        assert any(f"{due.month}月{due.day}日" in t for t in mine) or loan.id in book.wechat
         overdue = [t for t in mine if "【逾期提醒】" in t]
         # T+1, T+3 and T+7 for those who could not pay (within the days run), none else.
         if loan.id in book.broke:
@@ -144,6 +153,19 @@ def test_reminders_name_the_amount_and_day_and_nothing_personal(
             assert overdue == []
         for text in mine:
             assert loan.applicant_id not in text and "身份证" not in text
+        by_wechat = [m for m in cloud.wechat_outbox() if m.openid == loan.applicant_id]
+        if loan.id not in book.wechat:
+            assert by_wechat == []
+            continue
+        # T-3 and T-1 by WeChat (as many as allowed), then SMS: each kind went once.
+        assert [m.data["thing1"] for m in by_wechat] == ["本期账单3天后到期", "本期账单明天到期"]
+        assert not any("3天后" in t or "明天" in t for t in mine)
+        for message in by_wechat:
+            assert message.data["date3"] == f"{due.year}年{due.month}月{due.day}日"
+            assert (
+                message.data["amount2"] == f"{Decimal(loan.instalments[0].total_fen) / 100:.2f}元"
+            )
+            assert message.page == f"pages/loan/index?loan_id={loan.id}"
 
 
 def test_the_night_reports_buckets_and_the_npl_ratio(book: Portfolio, cloud: LocalCloud) -> None:

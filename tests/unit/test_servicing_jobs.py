@@ -73,12 +73,18 @@ class FakeLog:
         self.keys.add(reminder.key)
         return True
 
+    def release(self, reminder: Reminder) -> None:
+        self.keys.discard(reminder.key)
+
 
 @dataclass
 class FakeNotifier:
     sent: list[Reminder] = field(default_factory=list)
+    down: bool = False
 
     def send(self, loan: object, reminder: Reminder) -> None:
+        if self.down:
+            raise ConnectionError("no channel answers")
         self.sent.append(reminder)
 
 
@@ -234,6 +240,17 @@ def test_reminders_go_once_per_kind_in_the_day_and_never_in_quiet_hours(world: W
     texts = [r.text for r in world.notifier.sent]
     assert all(f"{due.month}月{due.day}日" in t for t in texts)
     assert all(r.instalment == 1 for r in world.notifier.sent)
+
+
+def test_a_reminder_no_channel_could_send_is_sent_by_the_retry(world: World) -> None:
+    day = FIRST.due_date - timedelta(days=3)
+    world.clock.current = at(day, 9, 0)
+    world.notifier.down = True
+    with pytest.raises(ConnectionError):
+        world.reminding.remind(LOAN.id, day)
+    world.notifier.down = False  # Step Functions retries the page
+    assert [r.kind for r in world.reminding.remind(LOAN.id, day)] == [ReminderKind.BEFORE_3]
+    assert len(world.notifier.sent) == 1
 
 
 def test_no_reminder_for_a_paid_instalment(world: World) -> None:

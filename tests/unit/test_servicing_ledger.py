@@ -254,6 +254,76 @@ def test_partial_prepayment_shortens_the_term_or_lowers_the_instalment(method: s
     assert compute_apr(schedule).nominal_apr == Decimal("0.1200")
 
 
+@pytest.mark.parametrize("method", ["equal_instalment", "equal_principal", "interest_first"])
+@pytest.mark.parametrize("days_held", [1, 10, 29])
+def test_principal_prepaid_mid_period_pays_its_interest_for_the_days_held(
+    method: str, days_held: int
+) -> None:
+    """Two borrowers prepay the same principal, one on the due date, one `days_held` days
+    later: their new plans are the same, and the later one pays exactly the interest on
+    that principal for the days held (the quote's convention), no more, no less."""
+    on_time, later = account(method=method), account(method=method)
+    due = on_time.plan[0].due_date
+    for loan in (on_time, later):
+        loan.post_due(due)
+        loan.repay(loan.balances().due_now, due, "first")
+    money = 3_000_00
+    on_time.repay(money, due, "pre")
+    prepaid = 3_000_00 - on_time.balances().credit_fen
+    assert prepaid == money and on_time.balances().credit_fen == 0
+    held = due + timedelta(days=days_held)
+    interest = round_half_up_fen(Decimal(prepaid) * Decimal("0.12") * days_held / DAY_BASIS)
+    later.repay(prepaid + interest, held, "pre")
+    assert later.balances().principal_not_due == on_time.balances().principal_not_due
+    assert later.balances().credit_fen == 0
+    assert [p for p in later.plan if p.number > 1] == [p for p in on_time.plan if p.number > 1]
+    assert total_paid(later) - total_paid(on_time) == interest
+    # Paid to the end, the later borrower has paid that interest more in all, and the
+    # ledger says what it was for.
+    for loan in (on_time, later):
+        for planned in [p for p in loan.plan if p.number > 1]:
+            loan.post_due(planned.due_date)
+            loan.repay(loan.balances().due_now, planned.due_date, f"R{planned.number}")
+        assert loan.status(loan.plan[-1].due_date) is LoanStatus.SETTLED
+    assert total_paid(later) - total_paid(on_time) == interest
+    [charge] = [e for e in later.entries if e.kind is EntryKind.INTEREST_TO_DAY]
+    assert charge.reference == "pre" and charge.postings[0].amount_fen == interest
+
+
+def test_money_for_a_prepayment_covers_its_principal_and_that_principals_interest() -> None:
+    loan = account()
+    due = loan.plan[0].due_date
+    loan.post_due(due)
+    loan.repay(loan.balances().due_now, due, "first")
+    not_due = loan.balances().principal_not_due
+    on = due + timedelta(days=15)
+    loan.repay(1_000_00, on, "pre")
+    principal = not_due - loan.balances().principal_not_due
+    interest = round_half_up_fen(Decimal(principal) * Decimal("0.12") * 15 / DAY_BASIS)
+    # Every fen went to principal and its interest; what the rounding left is a credit.
+    assert principal + interest + loan.balances().credit_fen == 1_000_00
+    assert loan.balances().credit_fen <= 1
+    more = principal + 1
+    assert more + round_half_up_fen(Decimal(more) * Decimal("0.12") * 15 / DAY_BASIS) > 1_000_00
+
+
+def test_reversing_a_prepayment_reverses_its_interest_and_charges_nothing_again() -> None:
+    loan = account()
+    due = loan.plan[0].due_date
+    loan.post_due(due)
+    before = charged_to_date(loan.entries)
+    pay = loan.repay(loan.balances().due_now + 2_000_00, due + timedelta(days=12), "pre")
+    assert charged_to_date(loan.entries) > before  # the prepaid principal's interest
+    loan.reverse(pay.seq, due + timedelta(days=13))
+    # The interest of instalment 1 it paid is owed again, not charged again; the interest
+    # to the day is undone with the principal it came with.
+    assert charged_to_date(loan.entries) == before
+    assert loan.balances().get(None, Component.INTEREST) == 0
+    assert loan.balances().due_now == loan.balances().instalment_total(1)
+    with pytest.raises(ValueError, match="reverse the payment"):
+        loan.reverse(pay.seq - 1, due + timedelta(days=13))
+
+
 def test_a_reversal_restores_the_balances_once() -> None:
     loan = account()
     loan.post_due(loan.plan[0].due_date)

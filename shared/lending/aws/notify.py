@@ -1,4 +1,4 @@
-"""Adapters of the borrower notification port: SMS through Amazon SNS.
+"""The SMS reminder channel, through Amazon SNS (WeChat's is `wechat.py`).
 
 The phone number is opened from the application's sealed details only to hand it to SNS,
 and never logged nor stored elsewhere; the text carries the amount and the due date only.
@@ -20,12 +20,14 @@ class Applications(Protocol):  # the part of the application repository it reads
 
 
 class SnsSms:
+    name = "sms"
+
     def __init__(self, sns: Any, applications: Applications, cipher: Cipher) -> None:
         self._sns = sns
         self._applications = applications
         self._cipher = cipher
 
-    def send(self, loan: Loan, reminder: Reminder) -> None:
+    def deliver(self, loan: Loan, reminder: Reminder) -> bool:
         app = self._applications.get(loan.application_id)
         if app is None:
             raise LookupError(f"loan {loan.id}: its application is missing")
@@ -38,3 +40,4 @@ class SnsSms:
                 "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
             },
         )
+        return True

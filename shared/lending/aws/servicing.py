@@ -195,11 +195,7 @@ class DynamoReminderLog:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": f"LOAN#{reminder.loan_id}"},
-                    "sk": {"S": f"REMIND#{reminder.instalment:03d}#{reminder.kind.value}"},
-                    "send_at": {"S": reminder.send_at.isoformat()},
-                },
+                Item={**self._key(reminder), "send_at": {"S": reminder.send_at.isoformat()}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
@@ -207,6 +203,16 @@ class DynamoReminderLog:
                 return False
             raise
         return True
+
+    def release(self, reminder: Reminder) -> None:
+        self._db.delete_item(TableName=self._table, Key=self._key(reminder))
+
+    @staticmethod
+    def _key(reminder: Reminder) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"LOAN#{reminder.loan_id}"},
+            "sk": {"S": f"REMIND#{reminder.instalment:03d}#{reminder.kind.value}"},
+        }
 
 
 class DynamoNights:

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     finance_smtp_host: str = ""
     finance_smtp_port: int = 25
     finance_smtp_starttls: bool = True
+    # Borrowers' reminders by WeChat subscription message (then SMS): the Secrets Manager
+    # secret with the mini-program's {"appid", "secret"}, the reminder template's id
+    # (empty: SMS only), WeChat's API, and which build the message opens.
+    wechat_secret_arn: str = ""
+    wechat_reminder_template_id: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_miniprogram_state: str = "formal"
     # Loans each call of a servicing job's page handles (about 20 ms each on AWS).
     servicing_page_size: int = 100
     # Only the local cloud and staging allow the sandbox login and sandbox data providers.

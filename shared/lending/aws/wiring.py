@@ -306,13 +306,29 @@ def reminding() -> Reminding:
     from lending.aws.notify import SnsSms
     from lending.aws.servicing import DynamoReminderLog
     from lending.servicing.nightly import Reminding
+    from lending.servicing.reminders import Channel, Channels
 
-    table = settings().loans_table
+    s = settings()
+    channels: list[Channel] = []
+    if s.wechat_reminder_template_id and s.wechat_secret_arn:
+        from lending.aws.wechat import WeChatApi, WeChatSubscriptionMessages, secret_credentials
+
+        api = WeChatApi(
+            s.wechat_api_base,
+            secret_credentials(client("secretsmanager"), s.wechat_secret_arn),
+            clock().now,
+        )
+        channels.append(
+            WeChatSubscriptionMessages(
+                api, s.wechat_reminder_template_id, s.wechat_miniprogram_state
+            )
+        )
+    channels.append(SnsSms(client("sns"), applications(), cipher()))
     return Reminding(
         loans=loans(),
         ledger=ledger(),
-        log=DynamoReminderLog(client("dynamodb"), table),
-        notifier=SnsSms(client("sns"), applications(), cipher()),
+        log=DynamoReminderLog(client("dynamodb"), s.loans_table),
+        notifier=Channels(channels),
         clock=clock(),
     )
 

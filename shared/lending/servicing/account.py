@@ -11,9 +11,11 @@ Conventions (the contract states them; change them together):
 * The total cost the borrower bears (interest, overdue interest and fees) never exceeds
   the legal cap (24% a year) of the principal outstanding, day by day since disbursement:
   the overdue-interest accrual stops where it would pass it.
-* A payment is applied in the allocation order (`allocation.py`); the principal it
-  prepays recomputes the schedule, shortening the term or lowering the instalment as the
-  borrower chose; an excess is held as a credit.
+* A payment is applied in the allocation order (`allocation.py`); principal it prepays
+  carries its interest to the day (principal × rate × days since the last due date / 360,
+  as in the settlement quote) and recomputes the schedule, shortening the term or lowering
+  the instalment as the borrower chose; the new plan charges the rest of the period on the
+  principal that remains. An excess is held as a credit.
 * A payment is applied once per channel reference: the same reference again changes
   nothing and returns the entry already recorded.
 """
@@ -21,7 +23,7 @@ Conventions (the contract states them; change them together):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -42,7 +44,7 @@ from lending.servicing.ledger import (
     EntryKind,
     Planned,
     Posting,
-    charges_of,
+    charges_by_entry,
 )
 
 DAY_BASIS = 360  # 日利率 = 年利率 / 360
@@ -283,6 +285,7 @@ class LoanAccount:
         (through that day's postings already in the ledger), and the cap's allowance
         (cap × principal outstanding at the start of each day since disbursement / 360)."""
         ordered = sorted(self.entries, key=lambda e: (e.on, e.seq))
+        charges = charges_by_entry(self.entries)
         balances, charged, allowance = Balances(), 0, Fraction(0)
         daily_cap = Fraction(self.cap_annual_rate) / DAY_BASIS
         i = 0
@@ -291,7 +294,7 @@ class LoanAccount:
             while i < len(ordered) and ordered[i].on < day + timedelta(days=1):
                 entry = ordered[i]
                 balances.apply(entry)
-                charged += charges_of(entry)
+                charged += charges[entry.seq]
                 i += 1
             day += timedelta(days=1)
             # Entries dated `day` itself (a payment that day) come after its accrual.
@@ -317,7 +320,17 @@ class LoanAccount:
         for entry in self.entries:
             if entry.kind is EntryKind.REPAYMENT and entry.reference == reference:
                 return entry
-        postings = allocate(self.balances(), amount_fen, prepay=prepay)
+        postings = allocate(
+            self.balances(), amount_fen, prepay=prepay, interest_to_day=self._interest_to_day(on)
+        )
+        interest = -sum(
+            p.amount_fen
+            for p in postings
+            if p.instalment is None and p.component is Component.INTEREST
+        )
+        if interest:
+            charge = (Posting(None, Component.INTEREST, interest),)
+            self._append(EntryKind.INTEREST_TO_DAY, on, charge, reference)
         entry = self._append(EntryKind.REPAYMENT, on, postings, reference)
         prepaid = -sum(
             p.amount_fen
@@ -333,19 +346,25 @@ class LoanAccount:
         to the day (principal not yet due × rate × days since the last due date / 360), the
         product's prepayment fee, less any credit held."""
         balances = self.balances()
-        last = max(self._due_dates().values(), default=self.disbursed_on)
-        days = max(0, (on - last).days)
-        accrued = round_half_up_fen(
-            Decimal(balances.principal_not_due) * self.annual_rate * days / DAY_BASIS
-        )
         return Quote(
             on=on,
             principal_fen=balances.principal_outstanding,
             charges_due_fen=sum(balances.total(c) for c in CHARGES),
-            accrued_interest_fen=accrued,
+            accrued_interest_fen=self._interest_to_day(on)(balances.principal_not_due),
             fee_fen=self.prepayment_fee_fen if balances.principal_not_due else 0,
             credit_fen=balances.credit_fen,
         )
+
+    def _interest_to_day(self, on: date) -> Callable[[int], int]:
+        """Interest on principal not yet due, from the last due date (or disbursement) to
+        `on`: what prepaying it on `on` costs, and the quote's interest of the period."""
+        last = max(self._due_dates().values(), default=self.disbursed_on)
+        days = max(0, (on - last).days)
+
+        def interest(principal_fen: int) -> int:
+            return round_half_up_fen(Decimal(principal_fen) * self.annual_rate * days / DAY_BASIS)
+
+        return interest
 
     def settle(self, on: date, reference: str, amount_fen: int | None = None) -> Entry:
         """Full settlement at the quote of the day: the current period falls due now with
@@ -402,11 +421,24 @@ class LoanAccount:
         target = self.entries[seq - 1]
         if target.kind in (EntryKind.DISBURSEMENT, EntryKind.REVERSAL):
             raise ValueError(f"a {target.kind.value} cannot be reversed")
+        if target.kind is EntryKind.INTEREST_TO_DAY:
+            raise ValueError("interest to the day goes with its payment: reverse the payment")
         if any(e.kind is EntryKind.REVERSAL and e.reference == str(seq) for e in self.entries):
             raise ValueError(f"entry {seq} is already reversed")
         reversal = self._append(
             EntryKind.REVERSAL, on, tuple(p.negated() for p in target.postings), str(seq)
         )
+        if target.kind is EntryKind.REPAYMENT:
+            # The interest to the day it paid was charged for it alone: undo that too.
+            for charge in self.entries[seq - 2 : seq - 1]:
+                ours = charge.reference == target.reference
+                if charge.kind is EntryKind.INTEREST_TO_DAY and ours:
+                    self._append(
+                        EntryKind.REVERSAL,
+                        on,
+                        tuple(p.negated() for p in charge.postings),
+                        str(charge.seq),
+                    )
         if any(
             p.instalment is None and p.component is Component.PRINCIPAL for p in target.postings
         ):

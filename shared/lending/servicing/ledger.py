@@ -11,6 +11,8 @@ CREDIT what the borrower paid beyond what was owed (negative: the lender owes it
 | instalment_due   | loan PRINCIPAL −p, instalment PRINCIPAL +p, instalment INTEREST +i  |
 | overdue_interest | instalment OVERDUE_INTEREST +x (daily accrual, capped)              |
 | fee              | instalment FEE +x                                                   |
+| interest_to_day  | loan INTEREST +i: a prepayment's interest to the day on the         |
+|                  | principal it prepays, just before that repayment (same reference)    |
 | repayment        | what the payment settled (allocation order), each −; any excess: CREDIT − |
 | waiver           | the waived amount, −                                                |
 | reversal         | the reversed entry's postings, negated                              |
@@ -45,6 +47,7 @@ class EntryKind(StrEnum):
     INSTALMENT_DUE = "instalment_due"
     OVERDUE_INTEREST = "overdue_interest"
     FEE = "fee"
+    INTEREST_TO_DAY = "interest_to_day"  # with a prepayment: its principal's interest to the day
     REPAYMENT = "repayment"
     WAIVER = "waiver"
     REVERSAL = "reversal"
@@ -150,17 +153,24 @@ class Balances:
         return sum(v for (_, c), v in self.owed.items() if c is not Component.CREDIT)
 
 
-def charges_of(entry: Entry) -> int:
-    """Interest, overdue interest and fees an entry charges (negative: a waiver, a
-    reversal); a repayment pays charges, it charges none."""
-    if entry.kind is EntryKind.REPAYMENT:
-        return 0
-    return sum(p.amount_fen for p in entry.postings if p.component in CHARGES)
+def charges_by_entry(entries: Iterable[Entry]) -> dict[int, int]:
+    """Interest, overdue interest and fees each entry charges, by seq (negative: a waiver,
+    or the reversal of a charge). A repayment pays charges and charges none, so reversing
+    it charges none either: a reversal charges what its target did, negated."""
+    charged: dict[int, int] = {}
+    for entry in entries:
+        if entry.kind is EntryKind.REPAYMENT:
+            charged[entry.seq] = 0
+        elif entry.kind is EntryKind.REVERSAL:
+            charged[entry.seq] = -charged.get(int(entry.reference), 0)
+        else:
+            charged[entry.seq] = sum(p.amount_fen for p in entry.postings if p.component in CHARGES)
+    return charged
 
 
 def charged_to_date(entries: Iterable[Entry]) -> int:
     """Interest, overdue interest and fees charged, net of waivers and reversals."""
-    return sum(charges_of(e) for e in entries)
+    return sum(charges_by_entry(entries).values())
 
 
 def check(balances: Balances) -> list[str]:

@@ -202,9 +202,12 @@ class ReminderLog(Protocol):
     def claim(self, reminder: Reminder) -> bool:
         """True once per reminder key: whoever claims it sends it."""
 
+    def release(self, reminder: Reminder) -> None:
+        """Give a claim back: the reminder was not sent."""
+
 
 class Notifier(Protocol):
-    def send(self, loan: Loan, reminder: Reminder) -> None: ...
+    def send(self, loan: Loan, reminder: Reminder) -> object: ...
 
 
 # -- the night of one loan ----------------------------------------------------------------
@@ -449,7 +452,11 @@ class Reminding:
             )
             for reminder in reminders_for(loan_id, n, account.due_date(n), unpaid, now):
                 if self.log.claim(reminder):
-                    self.notifier.send(loan, reminder)
+                    try:
+                        self.notifier.send(loan, reminder)
+                    except Exception:
+                        self.log.release(reminder)  # not sent: a retry of the page sends it
+                        raise
                     sent.append(reminder)
         return sent
 

@@ -6,16 +6,26 @@ only while something of the instalment is unpaid, and never between 21:00 and 08
 China time: a reminder due in those hours waits for 08:00. The text is Chinese, names
 the amount and the due date, and carries no other personal data (no name, no ID, no
 card number: the last four digits of the card at most, and only in the debit notice).
+
+A reminder goes through the first channel that reaches the borrower: a WeChat
+subscription message when the borrower subscribed in the mini-program (each subscription
+allows one message), else an SMS (`Channels`).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from lending.finance.schedule import format_yuan
+from lending.loans.model import Loan
+
+logger = logging.getLogger(__name__)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
@@ -40,7 +50,9 @@ class Reminder:
     instalment: int
     kind: ReminderKind
     send_at: datetime  # aware, China time, outside the quiet hours
-    text: str
+    text: str  # the SMS; other channels render their own from the fields
+    amount_fen: int
+    due_date: date
 
     @property
     def key(self) -> str:
@@ -88,6 +100,52 @@ def reminders_for(
         return []
     today = now.astimezone(CHINA).date()
     return [
-        Reminder(loan_id, instalment, kind, next_allowed(now), text(kind, unpaid_fen, due_date))
+        Reminder(
+            loan_id,
+            instalment,
+            kind,
+            next_allowed(now),
+            text(kind, unpaid_fen, due_date),
+            unpaid_fen,
+            due_date,
+        )
         for kind in kinds_due(due_date, today)
     ]
+
+
+class Channel(Protocol):
+    name: str
+
+    def deliver(self, loan: Loan, reminder: Reminder) -> bool:
+        """True: sent. False: this channel cannot reach the borrower (not subscribed)."""
+
+
+class Undeliverable(Exception):
+    pass
+
+
+@dataclass
+class Channels:
+    """The notifier: each reminder through the first channel that reaches the borrower.
+    A channel that fails (down, refused) passes the reminder to the next; only when the
+    last one fails does the reminder fail, so the job can send it again later."""
+
+    channels: Sequence[Channel]
+
+    def send(self, loan: Loan, reminder: Reminder) -> str:
+        for n, channel in enumerate(self.channels):
+            last = n == len(self.channels) - 1
+            try:
+                if channel.deliver(loan, reminder):
+                    return channel.name
+            except Exception as exc:
+                if last:
+                    raise
+                # The key and the error's type only: no phone number, no openid.
+                logger.warning(
+                    "reminder %s: %s failed (%s), trying the next channel",
+                    reminder.key,
+                    channel.name,
+                    type(exc).__name__,
+                )
+        raise Undeliverable(f"reminder {reminder.key}: no channel reaches the borrower")
