@@ -330,6 +330,11 @@ class CallRecorder:
         with self._lock:
             return list(self.calls)
 
+    def counted(self) -> Counter[Call]:
+        """Each call with how many times it was made."""
+        with self._lock:
+            return Counter(self.calls)
+
     def _before(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
     ) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -92,12 +93,31 @@ def _import_file(name: str, path: Path) -> ModuleType:
         return module
 
 
+@dataclass
+class Usage:
+    """What a function's invocations took: wall seconds and the handler thread's CPU
+    seconds (threads a handler starts itself, such as ONNX Runtime's, are not in it)."""
+
+    invocations: int = 0
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
 class LambdaRegistry:
     """Function name -> the handler it runs; installed into moto once per process."""
 
     def __init__(self) -> None:
         self.functions: dict[str, FunctionSpec] = {}
         self.invocations: dict[str, int] = {}
+        self.usage: dict[str, Usage] = {}
+        self._usage_lock = threading.Lock()
+
+    def usage_snapshot(self) -> dict[str, Usage]:
+        with self._usage_lock:
+            return {
+                k: Usage(u.invocations, u.wall_seconds, u.cpu_seconds)
+                for k, u in self.usage.items()
+            }
 
     def add(self, spec: FunctionSpec) -> None:
         self.functions[spec.name] = spec
@@ -109,6 +129,7 @@ class LambdaRegistry:
         self.invocations[spec.logical_id] = self.invocations.get(spec.logical_id, 0) + 1
         context = LambdaContext(spec.name, spec.arn, spec.memory_mb)
         running = _running.set(spec.logical_id)
+        wall, cpu = time.perf_counter(), time.thread_time()
         try:
             payload = json.loads(event) if isinstance(event, str | bytes) else event
             # Its own adapters, as its own process in AWS would build (its cold start).
@@ -124,6 +145,14 @@ class LambdaRegistry:
             return json.dumps(body), True, ""
         finally:
             _running.reset(running)
+            self._account(spec.logical_id, time.perf_counter() - wall, time.thread_time() - cpu)
+
+    def _account(self, logical_id: str, wall: float, cpu: float) -> None:
+        with self._usage_lock:
+            usage = self.usage.setdefault(logical_id, Usage())
+            usage.invocations += 1
+            usage.wall_seconds += wall
+            usage.cpu_seconds += cpu
 
 
 _active: LambdaRegistry | None = None

@@ -139,7 +139,9 @@ class Applicant:
         body: dict[str, Any] = reply.body
         return body
 
-    def wait_for(self, *statuses: str, timeout: float = 60.0) -> dict[str, Any]:
+    def wait_for(
+        self, *statuses: str, timeout: float = 60.0, poll_seconds: float = 0.05
+    ) -> dict[str, Any]:
         """Poll like the mini-program's progress page until a status (or a terminal one)."""
         deadline = time.monotonic() + timeout
         wanted = set(statuses) | TERMINAL
@@ -149,7 +151,7 @@ class Applicant:
                 return view
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.application_id} stuck in {view['status']}")
-            time.sleep(0.05)
+            time.sleep(poll_seconds)
 
     def wait_for_event(self, event_type: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll until the application's history has an event of this type."""
