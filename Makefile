@@ -1,26 +1,31 @@
 # The README's commands. Each target bootstraps what it needs on a fresh machine
-# (Python 3.11, pip, apt): a .venv from pyproject.toml, a CJK font for the document
-# renderer, and SAM CLI in its own venv (its pins clash with the product's).
+# (Python 3.11, pip, apt, Node 20 + npm): a .venv from pyproject.toml, a CJK font for the
+# document renderer, Chromium for the browser tests, SAM CLI in its own venv (its pins
+# clash with the product's), and the front ends' builds under web/*/dist.
 
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models bench-servicing models models-train clean
+.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
 	@echo "make serve   the local cloud with the API on 127.0.0.1 until Ctrl-C"
 	@echo "make test    lint (ruff, mypy, cfn-lint, sam validate --lint, statelint) + tests"
+	@echo "             (browser tests in headless Chromium included)"
+	@echo "make web     build the front ends (npm ci + vite build) when web/ changed"
 	@echo "make bench   every benchmark below, plus the scoring step; figures under reports/"
 	@echo "make bench-ocr  OCR engines side by side over the corpus → reports/ocr.json"
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
 	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
 	@echo "make bench-servicing  nightly jobs over 10k/30k/100k loans -> reports/servicing-bench.json"
+	@echo "make bench-throughput  applications a minute at 20/40/60/90, CPU per step, cold starts, cost -> reports/throughput.json"
 	@echo "make asl     write the state machines' ASL from infra/statemachines/*.py"
 
 $(VENV)/.installed: pyproject.toml
@@ -44,12 +49,43 @@ $(FONT):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-wqy-microhei
 
-bootstrap: $(VENV)/.installed $(FONT)
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium
 
-demo: bootstrap
+bootstrap: $(VENV)/.installed $(FONT) $(CHROMIUM)
+
+# The front ends (web/: an npm workspace, Vue 3 + Vite). npm ci installs exactly the
+# lockfile, again only when a package.json or the lockfile changed; vite builds again only
+# when a file under web/ changed (or a dist/ went missing).
+WEB_APPS := h5 console
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_STAMP := web/.built
+WEB_SOURCES := $(shell find web \( -name node_modules -o -name dist \) -prune -o -type f ! -name .built -print 2>/dev/null)
+WEB_MISSING := $(if $(strip $(foreach a,$(WEB_APPS),$(if $(wildcard web/$(a)/dist/index.html),,$(a)))),web-rebuild)
+
+$(WEB_MODULES): web/package-lock.json web/package.json $(wildcard web/*/package.json)
+	@command -v npm >/dev/null || { echo "make web needs Node 20 (>= 20.19) and npm" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_STAMP): $(WEB_MODULES) $(WEB_SOURCES) $(WEB_MISSING)
+	cd web && npm run build
+	touch $@
+
+web-rebuild:
+
+web: $(WEB_STAMP)
+
+# The amount and date formatting, the field checks (node --test, no extra package).
+web-test: $(WEB_MODULES)
+	cd web && npm test --silent
+
+demo: bootstrap web
 	$(PY) -m infra.localcloud.demo
 
-serve: bootstrap
+serve: bootstrap web
 	$(PY) -m infra.localcloud
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed
@@ -69,7 +105,7 @@ asl: $(VENV)/.installed
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q
 
-test: bootstrap lint
+test: bootstrap lint web web-test
 	$(PY) -m pytest -q
 
 bench: bench-models bench-ocr
@@ -94,5 +130,12 @@ SERVICING_SIZES ?= 10000,30000,100000
 bench-servicing: $(VENV)/.installed
 	$(PY) bench/bench_servicing.py --sizes $(SERVICING_SIZES)
 
+# A steady stream of applicants at each rate for THROUGHPUT_SECONDS (at least 120).
+THROUGHPUT_RATES ?= 20,40,60,90
+THROUGHPUT_SECONDS ?= 120
+bench-throughput: bootstrap
+	$(PY) bench/bench_throughput.py --rates $(THROUGHPUT_RATES) --seconds $(THROUGHPUT_SECONDS)
+
 clean:
 	rm -rf $(VENV) $(SAM_VENV) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf web/node_modules $(foreach a,$(WEB_APPS),web/$(a)/dist) $(WEB_STAMP)

@@ -18,6 +18,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalCloud.start(log_level=args.log_level) as cloud:
         print(f"local cloud up in {cloud.started_in_seconds:.2f} s")
+        print(f"  open {cloud.api_url}/  (the front ends and the API, one address)")
+        print(f"  H5 app             {cloud.api_url}/h5/")
+        print(f"  staff console      {cloud.api_url}/console/  (reviewer or finance)")
         print(f"  mini-program API   {cloud.api_url}/v1  (try {cloud.api_url}/v1/products)")
         print(f"  document uploads   {cloud.s3_url}")
         print(f"  partner banks      {', '.join(cloud.banks)} (pulling their FIFO queues)")

@@ -4,6 +4,9 @@ The stack routes `ANY /{proxy+}` to the API function, so the local cloud does wh
 API Gateway does with it: one proxy event per request (resource `/{proxy+}`, the
 path, headers, query string, body), handed to the function's real Lambda entry
 point. A function error is a 502 in API Gateway's (customised) error shape.
+
+The same address serves the built front ends (`/`, `/h5/`, `/console/`; see
+`infra.localcloud.static`), as CloudFront would in front of S3 and the API in AWS.
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from infra.localcloud.lambdas import LambdaRegistry
+from infra.localcloud.static import WEB_ROOT, StaticSite
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+# What every API reply carries, the gateway's own errors (413, 502) included: they may
+# answer a request that held personal data.
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -81,8 +89,16 @@ def isolate_requests(app: Any) -> None:
 
 
 class ApiGateway:
-    def __init__(self, registry: LambdaRegistry, function_name: str, port: int) -> None:
+    def __init__(
+        self,
+        registry: LambdaRegistry,
+        function_name: str,
+        port: int,
+        web_root: Path | None = WEB_ROOT,
+    ) -> None:
+        """`web_root`: where the front ends' builds are (None: the API alone)."""
         gateway = self
+        self.static = StaticSite.from_environment(web_root) if web_root is not None else None
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -91,25 +107,47 @@ class ApiGateway:
                 return
 
             def _serve(self) -> None:
+                static = gateway.static
+                if static is not None and static.handles(self.path):
+                    self._drain()
+                    page = static.serve(self.command, self.path)
+                    self._reply(page.status, page.headers, page.body)
+                    return
                 length = int(self.headers.get("content-length") or 0)
                 if length > MAX_BODY_BYTES:
-                    self._reply(413, {}, json.dumps({"code": "too_large", "message": "too large"}))
+                    too_large = json.dumps({"code": "too_large", "message": "too large"})
+                    self._reply(413, {"Content-Type": "application/json"}, too_large, api=True)
                     return
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 event = proxy_event(self.command, self.path, headers, body)
                 status, reply_headers, reply_body = gateway.invoke(event)
-                self._reply(status, reply_headers, reply_body)
+                self._reply(status, reply_headers, reply_body, api=True)
 
-            def _reply(self, status: int, headers: dict[str, str], body: str | bytes) -> None:
+            def _drain(self) -> None:
+                """Read a (small) body a static path was sent, so the connection stays usable."""
+                length = int(self.headers.get("content-length") or 0)
+                if 0 < length <= MAX_BODY_BYTES:
+                    self.rfile.read(length)
+                elif length:
+                    self.close_connection = True
+
+            def _reply(
+                self, status: int, headers: dict[str, str], body: str | bytes, api: bool = False
+            ) -> None:
                 raw = body.encode() if isinstance(body, str) else body
+                if api:
+                    present = {k.lower() for k in headers}
+                    defaults = {k: v for k, v in API_HEADERS.items() if k.lower() not in present}
+                    headers = {**headers, **defaults}
                 self.send_response(status)
                 for key, value in headers.items():
                     if key.lower() not in ("content-length", "connection"):
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
-                self.wfile.write(raw)
+                if self.command != "HEAD":
+                    self.wfile.write(raw)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
