@@ -1077,7 +1077,8 @@ def test_replies_are_never_cached_or_sniffed(signed_in: Applicant, cloud: LocalC
 
 @pytest.mark.parametrize(
     # ("/" is the front ends' landing page on the local cloud's one address)
-    "path", ["/v1/nowhere", "/v1", "/v1/applications/A1/nothing", "/v2/products"]
+    "path",
+    ["/v1/nowhere", "/v1", "/v1/applications/A1/nothing", "/v2/products"],
 )
 def test_unknown_routes_answer_404_in_the_one_error_shape(
     signed_in: Applicant, raw: Any, cloud: LocalCloud, path: str
