@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lending.sandbox.providers import default_german_csv
 from lending.scoring.decision import DecisionPolicy
-from lending.scoring.scorecard import DEFAULT_ARTEFACT, Scorecard
+from lending.scoring.scorecard import DEFAULT_ARTEFACT, InvalidFeatureValue, Scorecard
 
 train = pytest.importorskip("lending.modelling.scorecard_training")
 
@@ -136,14 +136,26 @@ def test_points_scaling_600_at_50_to_1_and_pdo_20() -> None:
     assert doubled.points == 580
 
 
-@pytest.mark.parametrize("value", [None, "abc", "", "nan", True, 1e400])
-def test_missing_and_junk_numeric_use_missing_bin(value: Any) -> None:
+@pytest.mark.parametrize("value", [None, math.nan])
+def test_missing_numeric_uses_missing_bin(value: Any) -> None:
     card = Scorecard.load(_tiny(0.0))
     assert card.score({"x": value}).bins["x"] == "missing/unknown"
 
 
-def test_numeric_strings_score_like_ints(shipped: Scorecard) -> None:
-    assert shipped.score({"duration_in_month": "24"}) == shipped.score({"duration_in_month": 24})
+@pytest.mark.parametrize("value", ["abc", "", "nan", "24", True, 1e400, [1]])
+def test_junk_numeric_is_refused_not_scored_as_missing(value: Any) -> None:
+    # scikit-learn's pipeline reads True as 1 and inf above every split: serving refuses
+    # rather than answer differently (tests/unit/test_scorecard_input.py).
+    card = Scorecard.load(_tiny(0.0))
+    with pytest.raises(InvalidFeatureValue) as caught:
+        card.score({"x": value})
+    assert set(caught.value.problems) == {"x"}
+
+
+def test_numeric_strings_are_refused(shipped: Scorecard) -> None:
+    with pytest.raises(InvalidFeatureValue):
+        shipped.score({"duration_in_month": "24"})
+    assert shipped.score({"duration_in_month": 24.0}) == shipped.score({"duration_in_month": 24})
 
 
 def test_unknown_category_and_empty_input_do_not_crash(shipped: Scorecard) -> None:
@@ -186,7 +198,14 @@ _CARD = Scorecard.load(DEFAULT_ARTEFACT)
         st.one_of(st.none(), st.integers(-(10**9), 10**9), st.text(max_size=12)),
     )
 )
-def test_score_is_total(features: dict[str, Any]) -> None:
+def test_score_is_total_or_refuses_by_name(features: dict[str, Any]) -> None:
+    numeric = {"duration_in_month", "age_in_years"}
+    texts = {k for k, v in features.items() if k in numeric and isinstance(v, str)}
+    if texts:
+        with pytest.raises(InvalidFeatureValue) as caught:
+            _CARD.score(features)
+        assert set(caught.value.problems) == texts
+        return
     result = _CARD.score(features)
     assert 0.0 < result.probability_of_default < 1.0
     assert len(result.reasons) <= 4

@@ -22,16 +22,25 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from tqdm import tqdm
 
-from lending.modelling import metrics
+from lending.modelling import metrics, validation
 from lending.modelling import scorecard_training as sc
 from lending.modelling.challengers import SEED, build_boosting, build_forest, export_ensemble
 from lending.modelling.datasets import DATASETS, DatasetSpec, Frame
 from lending.scoring.decision import DecisionPolicy
+from lending.scoring.monitoring import (
+    LiveScore,
+    Reference,
+    StabilityReport,
+    stability_report,
+)
 from lending.scoring.registry import (
+    SHADOW_AUC_FLOOR,
     Algorithm,
     LocalModelRegistry,
     ModelRecord,
     ModelRegistry,
+    Role,
+    champion,
     load_model,
     sha256_hex,
 )
@@ -264,6 +273,7 @@ def run_dataset(name: str, *, now: datetime | None = None, quiet: bool = False) 
         models[algo] = entry
     run.results = {
         "dataset": dataset_info,
+        **_validation_figures(run, models, X_dev, X_hold, n_recal),
         "feature_psi": feature_psi,
         "models": models,
         "scorecard_iv": {f["name"]: f["iv"] for f in run.artefacts["scorecard"]["features"]},
@@ -272,34 +282,196 @@ def run_dataset(name: str, *, now: datetime | None = None, quiet: bool = False) 
     return run
 
 
+def _validation_figures(
+    run: DatasetRun,
+    models: dict[str, Any],
+    X_dev: pd.DataFrame,
+    X_hold: pd.DataFrame,
+    n_recal: int,
+) -> dict[str, Any]:
+    """Gate evidence and registration role per model; the points table and PSI figures."""
+    card = Scorecard.load(json.loads(json.dumps(run.artefacts["scorecard"])))
+    models["scorecard"]["gate_evidence"] = validation.gate_evidence(
+        run.y_hold[n_recal:], run.p_hold["scorecard"][n_recal:]
+    )
+    for algo in ALGORITHMS:
+        auc = models[algo]["holdout"]["auc"]
+        models[algo]["registration"] = {
+            "shadow_auc_floor": SHADOW_AUC_FLOOR,
+            "role": "challenger" if auc >= SHADOW_AUC_FLOOR else "retired",
+        }
+    rows = [*X_dev.to_dict("records"), *X_hold.to_dict("records")]
+    return {
+        "points_table": points_table(card, rows),
+        "monitoring": monitoring_figures(run.artefacts["scorecard"], card, X_dev),
+    }
+
+
+def points_table(card: Scorecard, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The published points table against serving: base + the bins' points == the score
+    for every row (issue 12, point 7), and how far the integer table sits from the exact
+    scaled score offset - factor * ln(bad odds)."""
+    table = {f.name: {b.label: b.points for b in (*f.bins, f.missing)} for f in card.features}
+    off, gaps = 0, []
+    for r in rows:
+        s = card.score(r)
+        if card.base_points + sum(table[k][v] for k, v in s.bins.items()) != s.points:
+            off += 1
+        gaps.append(s.points - card.exact_points(s.probability_of_default))
+    g = np.array(gaps)
+    return {
+        "base_points": card.base_points,
+        "rows_checked": len(rows),
+        "rows_where_table_differs_from_score": off,
+        "score_minus_exact_mean": round(float(g.mean()), 3),
+        "score_minus_exact_max_abs": round(float(np.abs(g).max()), 3),
+        "rule": "score = base_points + the integer points of each feature's bin",
+    }
+
+
+NO_DRIFT_WINDOWS = 200
+NO_DRIFT_N = 100
+
+
+def monitoring_figures(
+    artefact: dict[str, Any], card: Scorecard, X_dev: pd.DataFrame
+) -> dict[str, Any]:
+    """The weekly PSI check replayed on the development rows themselves (no drift by
+    construction): PSI with missing in its own bin (and without, as before), and how often
+    windows of 100 of those rows report "watch" (issue 12, point 4)."""
+    live = [
+        LiveScore(card.version, s.probability_of_default, s.bins)
+        for s in map(card.score, X_dev.to_dict("records"))
+    ]
+    t = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def report(ref: Reference, scores: list[LiveScore]) -> StabilityReport:
+        return stability_report(ref, scores, window_start=t, window_end=t)
+
+    ref = Reference.from_artefact(artefact)
+    unmissing = {
+        **artefact,
+        "features": [
+            {**f, "missing": {k: v for k, v in f["missing"].items() if not k.startswith("n_")}}
+            for f in artefact["features"]
+        ],
+    }
+    full, before = report(ref, live), report(Reference.from_artefact(unmissing), live)
+    rng = np.random.default_rng(validation.SEED)
+    windows = [
+        report(ref, [live[i] for i in rng.integers(0, len(live), NO_DRIFT_N)])
+        for _ in range(NO_DRIFT_WINDOWS)
+    ]
+
+    def old_rule(r: StabilityReport) -> bool:
+        return (r.score_psi or 0.0) > 0.10 or any(v > 0.25 for v in r.feature_psi.values())
+
+    return {
+        "replay_development_rows": {
+            "n": full.n_decisions,
+            "status": full.status(),
+            "score_psi": None if full.score_psi is None else round(full.score_psi, 4),
+            "feature_psi": {k: round(v, 4) for k, v in sorted(full.feature_psi.items())},
+            "max_feature_psi_missing_without_share_as_before": before.max_feature_psi
+            and round(before.max_feature_psi, 4),
+            "feature_psi_missing_without_share_as_before": {
+                k: round(v, 4) for k, v in sorted(before.feature_psi.items())
+            },
+        },
+        "no_drift_windows": {
+            "windows": NO_DRIFT_WINDOWS,
+            "n": NO_DRIFT_N,
+            "seed": validation.SEED,
+            "share_reporting_watch_or_alarm": round(
+                sum(w.status() != "stable" for w in windows) / NO_DRIFT_WINDOWS, 4
+            ),
+            "share_alarm": round(sum(w.alarm for w in windows) / NO_DRIFT_WINDOWS, 4),
+            "share_flagged_by_fixed_levels_as_before": round(
+                sum(old_rule(w) for w in windows) / NO_DRIFT_WINDOWS, 4
+            ),
+            "levels_at_n": windows[0].to_json()["levels"],
+        },
+    }
+
+
 def run_vintages(frame: Frame, X_hold: pd.DataFrame) -> np.ndarray:
     assert frame.vintage is not None
     out: np.ndarray = frame.vintage[np.asarray(X_hold.index)]
     return out
 
 
+def _champion_on_holdout(
+    run: DatasetRun, registry: ModelRegistry, family: str
+) -> tuple[ModelRecord, np.ndarray | None] | None:
+    """The family's champion and its PDs on this run's holdout, when it was developed on the
+    same development rows (same data set and seeded split): only then is a paired
+    comparison on this holdout clean. A champion trained on other rows (the packaged German
+    card saw all 1,000, holdout included) gets None: its holdout AUC would be in-sample."""
+    current = champion(registry, family)
+    if current is None:
+        return None
+    blob = registry.artefact(family, current.version)
+    theirs = json.loads(blob).get("dataset", {})
+    mine = run.artefacts["scorecard"]["dataset"]
+    same = all(theirs.get(k) == mine.get(k) for k in ("name", "split", "rows_total", "rows_dev"))
+    if not same:
+        return current, None
+    model = load_model(current, blob)
+    assert run.X_hold is not None
+    n_recal = len(run.y_hold) - run.results["dataset"]["rows_holdout"]
+    rows = run.X_hold.iloc[n_recal:].to_dict("records")
+    return current, np.array([model.probability_of_default(r) for r in rows])
+
+
 def register(
     run: DatasetRun, registry: ModelRegistry, created_at: datetime, *, family: str | None = None
 ) -> list[ModelRecord]:
-    """Every new version enters as a challenger (shadow); `promote` gates the champion."""
+    """Every new version enters as a challenger (shadow), unless its holdout AUC is below
+    SHADOW_AUC_FLOOR: then it is registered retired (kept for the record, never scored).
+    The scorecard carries the promotion gate's evidence (lending.modelling.validation),
+    paired against the current champion where that is clean; `promote` decides."""
+    name = family or f"admission-{run.name}"
+    n_recal = len(run.y_hold) - run.results["dataset"]["rows_holdout"]
+    evidence = dict(run.results["models"]["scorecard"].get("gate_evidence", {}))
+    notes: dict[str, str] = {}
+    compared = _champion_on_holdout(run, registry, name)
+    if compared is not None and compared[1] is not None:
+        evidence = validation.gate_evidence(
+            run.y_hold[n_recal:], run.p_hold["scorecard"][n_recal:], compared[1]
+        )
+        notes["compared_with"] = compared[0].version
+    elif compared is not None:
+        notes["not_compared_with"] = compared[0].version
+        notes["why_not_compared"] = "champion developed on other rows than this split"
     out = []
     for algo in ALGORITHMS:
         art = run.artefacts[algo]
         blob = json.dumps(art, ensure_ascii=False).encode()
         entry = run.results["models"][algo]
+        auc = entry["holdout"]["auc"]
+        role: Role = "challenger" if auc >= SHADOW_AUC_FLOOR else "retired"
         record = ModelRecord(
-            family=family or f"admission-{run.name}",
+            family=name,
             version=art["version"],
             algorithm=algo,
-            role="challenger",
+            role=role,
             sha256=sha256_hex(blob),
             created_at=created_at.isoformat(timespec="seconds"),
             metrics={
-                "holdout_auc": entry["holdout"]["auc"],
+                "holdout_auc": auc,
                 "holdout_ks": entry["holdout"]["ks"],
                 "holdout_brier": entry["holdout"]["brier"],
                 "cv_auc": entry["cv"]["auc_mean"],
                 "score_psi": entry["score_psi"],
+                **(evidence if algo == "scorecard" else {}),
+            },
+            notes={
+                **(notes if algo == "scorecard" else {}),
+                **(
+                    {"retired_because": f"holdout AUC {auc:.4f} < {SHADOW_AUC_FLOOR}"}
+                    if role == "retired"
+                    else {}
+                ),
             },
         )
         registry.register(record, blob)

@@ -6,12 +6,15 @@ code from a shell or a CI job. Steps:
 
 1. due?  the champion is older than ``max_age_days`` (or there is none), or forced;
 2. train the family's data set (5-fold CV, holdout, parity-checked artefacts) and register
-   every new version as a *challenger*;
+   every new version as a *challenger* (retired instead when its holdout AUC is below the
+   shadow floor, registry.SHADOW_AUC_FLOOR), with the promotion gate's evidence;
 3. retire the challengers the new versions supersede (same algorithm), so shadow scoring
    keeps one challenger per algorithm plus the demoted champion;
-4. hand the new scorecard to the promotion gate (holdout AUC within 0.01 of the champion,
-   development->holdout score PSI < 0.10): it becomes champion only if the gate passes;
-   otherwise it keeps scoring in shadow and an operator can `promote --force` after review.
+4. hand the new scorecard to the promotion gate (absolute AUC floor, bootstrap interval of
+   the AUC difference against the champion, calibration: registry.promotion_gate): it
+   becomes champion only if the gate passes, in one atomic swap recorded with who (this
+   job) and why; otherwise it keeps scoring in shadow and an operator can force it, which
+   is recorded too.
 
 The data sets are the packaged ones (static snapshots), so a retrain here reproduces the same
 fit with a new version stamp; in production the job reads the latest matured outcomes.
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 MAX_AGE_DAYS = 90
 FAMILY_PREFIX = "admission-"
+ACTOR = "scheduled-retrain"
 
 Trainer = Callable[[str, datetime], "DatasetRun"]
 
@@ -93,11 +97,13 @@ class Retrainer:
         *,
         max_age_days: int = MAX_AGE_DAYS,
         trainer: Trainer = _train_dataset,
+        actor: str = ACTOR,
     ) -> None:
         self.registry = registry
         self.clock = clock
         self.max_age_days = max_age_days
         self.trainer = trainer
+        self.actor = actor
 
     @staticmethod
     def dataset_of(family: str) -> str:
@@ -134,15 +140,26 @@ class Retrainer:
         records = pipeline.register(run, self.registry, now, family=family)
         outcome.registered = [r.version for r in records]
         outcome.holdout_auc = {r.algorithm: r.metrics["holdout_auc"] for r in records}
-        new_algorithms = {r.algorithm for r in records}
+        active = {r.algorithm for r in records if r.role == "challenger"}
         for old in before:
-            if old.role == "challenger" and old.algorithm in new_algorithms:
+            if old.role == "challenger" and old.algorithm in active:
                 self.registry.set_role(family, old.version, "retired")
                 outcome.retired.append(old.version)
         card = next(r for r in records if r.algorithm == "scorecard")
-        gate = promote(self.registry, family, card.version)
-        outcome.gate_passed = gate.passed
-        outcome.gate_reasons = gate.reasons
+        if card.role != "challenger":
+            outcome.gate_passed = False
+            outcome.gate_reasons = [f"{card.version} registered {card.role}: {dict(card.notes)}"]
+        else:
+            gate = promote(
+                self.registry,
+                family,
+                card.version,
+                actor=self.actor,
+                reason=f"retrained: {reason}" + (" (forced run)" if force else ""),
+                at=now,
+            )
+            outcome.gate_passed = gate.passed
+            outcome.gate_reasons = gate.reasons
         after = champion(self.registry, family)
         outcome.champion_after = after.version if after else None
         return outcome

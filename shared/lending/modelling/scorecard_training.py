@@ -124,6 +124,10 @@ class FittedBins:
     iv: float = 0.0
     # Set when training rows lack the value (e.g. a bureau without an income record).
     observed_missing_woe: float | None = None
+    # Development rows without a value (numeric NaN), good and bad: the missing bin's share
+    # in the PSI reference, whether or not there were enough of them for their own WOE.
+    missing_goods: int = 0
+    missing_bads: int = 0
 
     @property
     def missing_woe(self) -> float:
@@ -231,6 +235,7 @@ def fit_bins(
     if spec.kind == "numeric":
         values = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
         nan = np.isnan(values)
+        fb.missing_goods, fb.missing_bads = int((y[nan] == 0).sum()), int(y[nan].sum())
         if nan.sum() >= min_count and min(int((y[nan] == 0).sum()), int(y[nan].sum())) > 0:
             observed_missing = (int((y[nan] == 0).sum()), int(y[nan].sum()))
         values, y = values[~nan], y[~nan]
@@ -534,9 +539,12 @@ def export_artefact(
                     "label": MISSING_LABEL,
                     "woe": fb.missing_woe,
                     "points": round(-factor * coef * fb.missing_woe),
+                    "n_good": fb.missing_goods,
+                    "n_bad": fb.missing_bads,
                 },
             }
         )
+    base_points = centred_base_points(intercept, coefs, binner.bins_)
     out: dict[str, Any] = {
         "version": version,
         "trained_at": trained_at.isoformat(timespec="seconds"),
@@ -558,7 +566,8 @@ def export_artefact(
             "pdo": SCALING.pdo,
             "factor": factor,
             "offset": SCALING.offset,
-            "base_points_intercept": round(SCALING.offset - factor * intercept),
+            "base_points_intercept": base_points,
+            "points_rule": "score = base_points_intercept + the points of each feature's bin",
         },
         "intercept": intercept,
         "coefficients": {fb.spec.name: c for fb, c in zip(binner.bins_, coefs, strict=True)},
@@ -580,6 +589,25 @@ def export_artefact(
             "basis": "final model on its development sample",
         }
     return out
+
+
+def centred_base_points(
+    intercept: float, coefs: Sequence[float], bins: Sequence[FittedBins]
+) -> int:
+    """The points table's constant: an integer such that base + the bins' integer points is
+    the score, as a printed scorecard is read. Each bin's points are its exact scaled
+    contribution rounded; the base absorbs the development sample's mean rounding error, so
+    the table's score is centred on the exact offset - factor * ln(bad odds)."""
+    factor = SCALING.factor
+    drift = 0.0
+    for fb, coef in zip(bins, coefs, strict=True):
+        exact = [-factor * coef * w for w in (*fb.woe, fb.missing_woe)]
+        counts = [g + b for g, b in zip(fb.goods, fb.bads, strict=True)]
+        counts.append(fb.missing_goods + fb.missing_bads)
+        total = sum(counts)
+        if total:
+            drift += sum(n * (round(e) - e) for n, e in zip(counts, exact, strict=True)) / total
+    return round(SCALING.offset - factor * intercept - drift)
 
 
 def _extra_settings(

@@ -7,20 +7,36 @@ Live = the decisions of the last 7 days made by that same champion: their PDs an
 each feature landed in (``Decision.bins``).
 
 PSI = sum over buckets of (live - ref) * ln(live / ref), shares floored at 1e-6 exactly as
-the training side (lending.modelling.metrics) computes it. Usual reading: < 0.10 stable,
-0.10-0.25 watch, > 0.25 the population has shifted (alarm: investigate / retrain).
+the training side (lending.modelling.metrics) computes it. Missing is a bucket of its own
+in both: the development rows without a value are counted in the artefact's missing bin.
+
+Usual reading: < 0.10 stable, 0.10-0.25 watch, > 0.25 the population has shifted. Those
+fixed levels ignore sampling noise: a window of n applications drawn from the development
+population itself has PSI of about (buckets - 1) / n, so at the 100-decision minimum the
+score's decile PSI alone exceeds 0.10 in about a third of no-drift weeks. Each variable's
+levels here are therefore max(the usual level, the PSI that no-drift windows of this very
+n exceed with a small, stated probability): that quantile comes from a seeded bootstrap of
+the reference at the window's n (multinomial draws from the reference shares, the same PSI
+with the same floor), or, when every bucket expects >= 20 applications, from the
+chi-square approximation n * PSI ~ chi2(buckets - 1). "watch" spends a 5% false-report
+budget over all variables of a window (Bonferroni); the score's "alarm", 0.5%. At large n
+the usual levels apply unchanged.
 
 Plain Python, no numpy, no boto3: runs in the scheduled Lambda.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from statistics import NormalDist
 from typing import Any, Protocol
 
 from lending.ports import Clock
@@ -33,6 +49,15 @@ WINDOW = timedelta(days=7)
 # Below this many decisions a decile PSI is mostly sampling noise (10 per bucket on average).
 MIN_SAMPLE = 100
 SCORE_BUCKETS = 10
+# Chance that a window drawn from the development population itself reports "watch" (any
+# variable, Bonferroni-split) or, for the score, "alarm".
+WATCH_FALSE_REPORT = 0.05
+ALARM_FALSE_REPORT = 0.005
+BOOTSTRAP_DRAWS = 4000
+BOOTSTRAP_SEED = 20240601
+# With at least this many expected per bucket, n * PSI ~ chi2(k - 1) is accurate; below it,
+# empty buckets (floored at EPS) dominate the tail and the bootstrap is used.
+MIN_EXPECTED_PER_BUCKET = 20
 
 
 def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
@@ -46,6 +71,76 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
         a = max(a_n / a_total, EPS)
         out += (a - e) * math.log(a / e)
     return out
+
+
+def chi2_quantile(q: float, df: int) -> float:
+    """Wilson-Hilferty approximation of the chi-square quantile (stdlib only)."""
+    if df <= 0:
+        return 0.0
+    z = NormalDist().inv_cdf(q)
+    h = 2.0 / (9.0 * df)
+    return float(df * max(0.0, 1.0 - h + z * math.sqrt(h)) ** 3)
+
+
+@lru_cache(maxsize=256)
+def _null_psi_draws(shares: tuple[float, ...], n: int) -> tuple[float, ...] | None:
+    """Sorted PSIs of BOOTSTRAP_DRAWS seeded no-drift windows of n, or None where the
+    chi-square approximation holds (every bucket expects >= MIN_EXPECTED_PER_BUCKET)."""
+    positive = [p for p in shares if p > 0]
+    if n * min(positive) >= MIN_EXPECTED_PER_BUCKET:
+        return None
+    rng = random.Random(BOOTSTRAP_SEED)
+    k = len(shares)
+    cum = list(itertools.accumulate(shares))
+    buckets = range(k)
+    draws = []
+    for _ in range(BOOTSTRAP_DRAWS):
+        counts = [0] * k
+        for i in rng.choices(buckets, cum_weights=cum, k=n):
+            counts[i] += 1
+        draws.append(psi(shares, counts))
+    return tuple(sorted(draws))
+
+
+def null_psi_quantile(shares: Sequence[float], n: int, q: float) -> float:
+    """The PSI that a window of ``n`` drawn from the reference ``shares`` (no drift) stays
+    at or below with probability ``q``: seeded bootstrap, or chi-square when every bucket
+    expects >= 20. The draws are cached per (shares, n): a check bootstraps each once."""
+    total = sum(shares)
+    if n <= 0 or total <= 0:
+        raise ValueError("need n > 0 and a non-empty reference")
+    normalised = tuple(float(p) / total for p in shares)
+    positive = sum(1 for p in normalised if p > 0)
+    if positive <= 1:
+        return 0.0
+    draws = _null_psi_draws(normalised, int(n))
+    if draws is None:
+        return chi2_quantile(q, positive - 1) / n
+    return draws[min(len(draws) - 1, max(0, math.ceil(q * len(draws)) - 1))]
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """One variable's reporting levels for one window size."""
+
+    watch: float
+    alarm: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"watch": round(self.watch, 4), "alarm": round(self.alarm, 4)}
+
+
+def levels_for(
+    shares: Sequence[float], n: int, n_variables: int, *, watch: float, alarm: float
+) -> Levels:
+    """max(business level, no-drift quantile at this n); watch Bonferroni-split over the
+    window's variables; alarm never below watch."""
+    q_watch = 1.0 - WATCH_FALSE_REPORT / max(1, n_variables)
+    watch_level = max(watch, null_psi_quantile(shares, n, q_watch))
+    alarm_level = max(alarm, null_psi_quantile(shares, n, 1.0 - ALARM_FALSE_REPORT))
+    # The watch's per-variable quantile can lie beyond the alarm's (many variables):
+    # never alarm below the watch level.
+    return Levels(watch=watch_level, alarm=max(alarm_level, watch_level))
 
 
 def decile_edges(values: Sequence[float], buckets: int = SCORE_BUCKETS) -> list[float]:
@@ -98,11 +193,13 @@ class Reference:
         features: dict[str, dict[str, float]] = {}
         for f in artefact.get("features", ()):
             counts = {b["label"]: b.get("n_good", 0) + b.get("n_bad", 0) for b in f["bins"]}
-            total = sum(counts.values())
-            if total <= 0:
+            if sum(counts.values()) <= 0:
                 continue  # an artefact without development counts: no feature reference
+            # Development rows without a value (older artefacts do not count them: 0).
+            missing = f.get("missing", {})
+            counts[MISSING_LABEL] = missing.get("n_good", 0) + missing.get("n_bad", 0)
+            total = sum(counts.values())
             shares = {label: n / total for label, n in counts.items()}
-            shares.setdefault(MISSING_LABEL, 0.0)
             features[str(f["name"])] = shares
         return cls(
             version=str(artefact["version"]),
@@ -130,8 +227,10 @@ class StabilityReport:
     n_other_models: int  # decisions in the window made by another model version (ignored)
     score_psi: float | None  # None: too few decisions, or no score reference
     feature_psi: dict[str, float]
-    threshold: float
+    threshold: float  # the business alarm level (the size-dependent levels never go below)
     min_sample: int
+    score_levels: Levels | None = None  # for this window's n; None when not computed
+    feature_levels: dict[str, float] = field(default_factory=dict)  # drift level per feature
 
     @property
     def enough_data(self) -> bool:
@@ -143,19 +242,26 @@ class StabilityReport:
 
     @property
     def drifted_features(self) -> list[str]:
-        return sorted(k for k, v in self.feature_psi.items() if v > self.threshold)
+        """Features above their drift level (reported as "watch", never alarmed)."""
+        return sorted(
+            k for k, v in self.feature_psi.items() if v > self.feature_levels.get(k, self.threshold)
+        )
 
     @property
     def alarm(self) -> bool:
-        """Score PSI above the threshold (feature drift alone is reported, not alarmed)."""
-        return self.score_psi is not None and self.score_psi > self.threshold
+        """Score PSI above its alarm level (feature drift alone is reported, not alarmed)."""
+        if self.score_psi is None:
+            return False
+        level = self.threshold if self.score_levels is None else self.score_levels.alarm
+        return self.score_psi > level
 
     def status(self) -> str:
         if not self.enough_data:
             return "insufficient-data"
         if self.alarm:
             return "alarm"
-        if (self.score_psi or 0.0) > WATCH_PSI or self.drifted_features:
+        watch = WATCH_PSI if self.score_levels is None else self.score_levels.watch
+        if (self.score_psi or 0.0) > watch or self.drifted_features:
             return "watch"
         return "stable"
 
@@ -174,6 +280,16 @@ class StabilityReport:
             "drifted_features": self.drifted_features,
             "feature_psi": {k: round(v, 4) for k, v in sorted(self.feature_psi.items())},
             "threshold": self.threshold,
+            "levels": {
+                "score": None if self.score_levels is None else self.score_levels.to_json(),
+                "features": {k: round(v, 4) for k, v in sorted(self.feature_levels.items())},
+                "basis": (
+                    f"max(usual level: score {WATCH_PSI} watch / {self.threshold} alarm, "
+                    f"features {self.threshold}; the PSI that windows of this n without drift "
+                    f"exceed with probability {WATCH_FALSE_REPORT} over all variables "
+                    f"(watch, features) or {ALARM_FALSE_REPORT} (score alarm))"
+                ),
+            },
         }
 
 
@@ -195,7 +311,9 @@ def stability_report(
             others += 1
     score_psi: float | None = None
     feature_psi: dict[str, float] = {}
-    if len(mine) >= min_sample:
+    feature_shares: dict[str, list[float]] = {}
+    n = len(mine)
+    if n >= min_sample:
         if reference.score_edges is not None:
             counts = bucket_counts((s.probability_of_default for s in mine), reference.score_edges)
             score_psi = psi(reference.score_shares, counts)
@@ -204,19 +322,33 @@ def stability_report(
             if not any(label in shares for label in seen):
                 continue  # decisions recorded without bins (older records): nothing to compare
             labels = sorted(set(shares) | set(seen))
-            feature_psi[name] = psi(
-                [shares.get(label, 0.0) for label in labels], [seen[label] for label in labels]
-            )
+            feature_shares[name] = [shares.get(label, 0.0) for label in labels]
+            feature_psi[name] = psi(feature_shares[name], [seen[label] for label in labels])
+    n_variables = len(feature_psi) + (score_psi is not None)
+    score_levels = None
+    if score_psi is not None:
+        score_levels = levels_for(
+            reference.score_shares, n, n_variables, watch=WATCH_PSI, alarm=threshold
+        )
+    # A feature's drift is reported (watch), never alarmed: its level is the usual 0.25, or
+    # more where no-drift windows of this n exceed that more often than the watch budget.
+    q_watch = 1.0 - WATCH_FALSE_REPORT / max(1, n_variables)
+    feature_levels = {
+        name: max(threshold, null_psi_quantile(shares, n, q_watch))
+        for name, shares in feature_shares.items()
+    }
     return StabilityReport(
         champion_version=reference.version,
         window_start=window_start,
         window_end=window_end,
-        n_decisions=len(mine),
+        n_decisions=n,
         n_other_models=others,
         score_psi=score_psi,
         feature_psi=feature_psi,
         threshold=threshold,
         min_sample=min_sample,
+        score_levels=score_levels,
+        feature_levels=feature_levels,
     )
 
 

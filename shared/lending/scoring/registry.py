@@ -14,8 +14,9 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from lending.scoring.scorecard import Scorecard
 from lending.scoring.trees import TreeEnsemble
@@ -24,8 +25,38 @@ Algorithm = Literal["scorecard", "random-forest", "gradient-boosting"]
 Role = Literal["champion", "challenger", "retired"]
 FeatureValue = str | int | float | None
 
-MAX_AUC_DROP = 0.01
-MAX_PROMOTION_PSI = 0.10
+# Promotion gate (see promotion_gate). Absolute holdout-AUC floors per family, set by the
+# risk policy from each product's development figures, so a chain of "slightly worse"
+# promotions can never take a family below its floor.
+AUC_FLOORS: Final[Mapping[str, float]] = {
+    "admission-german": 0.70,
+    "admission-bloan": 0.80,
+    "admission-credit_data": 0.78,
+    "admission-lending_club": 0.63,
+    "admission-sba": 0.65,
+}
+DEFAULT_AUC_FLOOR = 0.70
+# An ECE below this is always accepted (it is below any pricing or cut-off concern).
+ECE_TOLERANCE = 0.02
+# The calibration slope's 99% interval on the holdout must reach into these bounds.
+SLOPE_BOUNDS = (0.8, 1.25)
+# Registration floor: below this holdout AUC a new version is registered retired, never
+# scoring in shadow (an out-of-time AUC of 0.57 is barely better than a coin).
+SHADOW_AUC_FLOOR = 0.60
+GATE_EVIDENCE = (
+    "holdout_auc",
+    "holdout_auc_lo",
+    "holdout_auc_hi",
+    "holdout_ece",
+    "holdout_ece_limit",
+    "calibration_slope",
+    "calibration_slope_lo",
+    "calibration_slope_hi",
+)
+
+
+def auc_floor(family: str) -> float:
+    return AUC_FLOORS.get(family, DEFAULT_AUC_FLOOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +68,13 @@ class ModelRecord:
     sha256: str
     created_at: str
     metrics: Mapping[str, float] = field(default_factory=dict)  # holdout_auc, score_psi, ...
+    # Text evidence: compared_with (the champion the paired AUC difference is against).
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["metrics"] = dict(self.metrics)
+        out["notes"] = dict(self.notes)
         return out
 
     @classmethod
@@ -53,7 +87,46 @@ class ModelRecord:
             sha256=str(raw["sha256"]),
             created_at=str(raw["created_at"]),
             metrics={str(k): float(v) for k, v in raw.get("metrics", {}).items()},
+            notes={str(k): str(v) for k, v in raw.get("notes", {}).items()},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """One change of champion, as the registry records it (who, why, and what the gate said)."""
+
+    family: str
+    version: str  # the new champion
+    previous: str | None  # the champion it replaced (now a challenger)
+    at: str  # ISO timestamp
+    actor: str  # who: a person's id, or the scheduled job
+    reason: str  # why
+    forced: bool  # promoted although the gate failed
+    gate_passed: bool
+    gate_reasons: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["gate_reasons"] = list(self.gate_reasons)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Promotion:
+        return cls(
+            family=str(raw["family"]),
+            version=str(raw["version"]),
+            previous=None if raw.get("previous") is None else str(raw["previous"]),
+            at=str(raw["at"]),
+            actor=str(raw["actor"]),
+            reason=str(raw["reason"]),
+            forced=bool(raw["forced"]),
+            gate_passed=bool(raw["gate_passed"]),
+            gate_reasons=tuple(str(r) for r in raw.get("gate_reasons", ())),
+        )
+
+
+class ChampionChanged(RuntimeError):
+    """The champion changed between reading it and swapping it (nothing was written)."""
 
 
 class ModelRegistry(Protocol):
@@ -64,6 +137,14 @@ class ModelRegistry(Protocol):
     def artefact(self, family: str, version: str) -> bytes: ...
 
     def set_role(self, family: str, version: str, role: Role) -> None: ...
+
+    def swap_champion(self, promotion: Promotion) -> None:
+        """All or nothing: ``promotion.previous`` (if any, and still champion) becomes a
+        challenger, ``promotion.version`` the champion, and the promotion is recorded.
+        Raises ChampionChanged when ``previous`` is no longer the champion."""
+        ...
+
+    def promotions(self, family: str) -> list[Promotion]: ...
 
 
 def sha256_hex(blob: bytes) -> str:
@@ -85,35 +166,94 @@ class GateResult:
     reasons: list[str]
 
 
+def _metrics(record: ModelRecord | Mapping[str, float] | None) -> Mapping[str, float]:
+    if record is None:
+        return {}
+    return record.metrics if isinstance(record, ModelRecord) else record
+
+
 def promotion_gate(
-    candidate: Mapping[str, float], incumbent: Mapping[str, float] | None
+    candidate: ModelRecord | Mapping[str, float],
+    incumbent: ModelRecord | Mapping[str, float] | None,
+    *,
+    floor: float = DEFAULT_AUC_FLOOR,
 ) -> GateResult:
-    """Promote only if holdout AUC is not worse than the champion's by more than 0.01 and the
-    candidate's score is stable between development and holdout (PSI < 0.1)."""
+    """Promote only on evidence from the candidate's holdout (lending.modelling.validation):
+
+    1. its holdout AUC is at or above the family's absolute floor (no ratchet down);
+    2. against the champion: where the champion was scored on the same holdout (the record
+       notes ``compared_with``), the 95% paired-bootstrap interval of the AUC difference
+       must reach 0 (the candidate is not shown worse); otherwise, where the champion's
+       own holdout AUC is recorded, the candidate's 95% interval must reach it; a champion
+       with no recorded evidence leaves the floor and calibration to decide;
+    3. calibration: ECE within what a perfectly calibrated model shows on this many rows
+       (``holdout_ece_limit``), and the calibration slope's 99% interval reaching into
+       SLOPE_BOUNDS.
+    """
+    m = _metrics(candidate)
+    missing = [k for k in GATE_EVIDENCE if k not in m]
+    if missing:
+        return GateResult(False, [f"candidate lacks gate evidence: {', '.join(missing)}"])
     reasons: list[str] = []
-    auc = candidate.get("holdout_auc")
-    psi = candidate.get("score_psi")
-    if auc is None or psi is None:
-        return GateResult(False, ["candidate lacks holdout_auc / score_psi"])
-    if incumbent is not None and "holdout_auc" in incumbent:
-        floor = incumbent["holdout_auc"] - MAX_AUC_DROP
-        ok = auc >= floor
+    checks: list[bool] = []
+    auc, lo, hi = m["holdout_auc"], m["holdout_auc_lo"], m["holdout_auc_hi"]
+    ok = auc >= floor
+    checks.append(ok)
+    reasons.append(
+        f"holdout AUC {auc:.4f} [{lo:.4f}, {hi:.4f}] {'>=' if ok else '<'} floor {floor:.2f}"
+    )
+    inc = _metrics(incumbent)
+    inc_version = incumbent.version if isinstance(incumbent, ModelRecord) else "champion"
+    notes = candidate.notes if isinstance(candidate, ModelRecord) else {}
+    if incumbent is None:
+        reasons.append("no champion to compare against")
+    elif notes.get("compared_with") == inc_version and "auc_diff_hi" in m:
+        ok = m["auc_diff_hi"] >= 0.0
+        checks.append(ok)
         reasons.append(
-            f"holdout AUC {auc:.4f} {'>=' if ok else '<'} champion "
-            f"{incumbent['holdout_auc']:.4f} - {MAX_AUC_DROP}"
+            f"AUC vs champion {inc_version} on the same holdout: {m['auc_diff']:+.4f} "
+            f"[{m['auc_diff_lo']:+.4f}, {m['auc_diff_hi']:+.4f}] (paired bootstrap, 95%): "
+            + ("not shown worse" if ok else "worse")
+        )
+    elif "holdout_auc" in inc:
+        ok = hi >= inc["holdout_auc"]
+        checks.append(ok)
+        reasons.append(
+            f"no paired comparison with {inc_version} (not scored on this holdout): "
+            f"candidate AUC interval upper {hi:.4f} {'>=' if ok else '<'} its recorded "
+            f"holdout AUC {inc['holdout_auc']:.4f}"
         )
     else:
-        ok = True
-        reasons.append("no champion to compare against")
-    stable = psi < MAX_PROMOTION_PSI
-    reasons.append(f"score PSI {psi:.4f} {'<' if stable else '>='} {MAX_PROMOTION_PSI}")
-    return GateResult(ok and stable, reasons)
+        reasons.append(f"champion {inc_version} has no recorded evidence: floor and calibration")
+    ece, limit = m["holdout_ece"], m["holdout_ece_limit"]
+    ok = ece <= limit
+    checks.append(ok)
+    reasons.append(
+        f"ECE {ece:.4f} {'<=' if ok else '>'} {limit:.4f} (perfect calibration's 99th "
+        "percentile on this many rows, or the tolerance)"
+    )
+    s_lo, s_hi = m["calibration_slope_lo"], m["calibration_slope_hi"]
+    ok = s_lo <= SLOPE_BOUNDS[1] and s_hi >= SLOPE_BOUNDS[0]
+    checks.append(ok)
+    reasons.append(
+        f"calibration slope {m['calibration_slope']:.3f} [{s_lo:.3f}, {s_hi:.3f}] "
+        f"{'reaches' if ok else 'outside'} [{SLOPE_BOUNDS[0]}, {SLOPE_BOUNDS[1]}]"
+    )
+    return GateResult(all(checks), reasons)
 
 
 def promote(
-    registry: ModelRegistry, family: str, version: str, *, force: bool = False
+    registry: ModelRegistry,
+    family: str,
+    version: str,
+    *,
+    force: bool = False,
+    actor: str = "unattributed",
+    reason: str = "",
+    at: datetime | None = None,
 ) -> GateResult:
-    """Gate, then make `version` the champion; the old champion keeps scoring in shadow."""
+    """Gate, then make `version` the champion in one atomic swap that also records who
+    promoted it and why (forced promotions too); the old champion keeps scoring in shadow."""
     records = {r.version: r for r in registry.records(family)}
     if version not in records:
         raise KeyError(f"{family}/{version} is not registered")
@@ -123,13 +263,25 @@ def promote(
     current = champion(registry, family)
     if current is not None and current.version == version:
         return GateResult(True, ["already champion"])
-    gate = promotion_gate(records[version].metrics, current.metrics if current else None)
+    gate = promotion_gate(records[version], current, floor=auc_floor(family))
     if not gate.passed and not force:
         return gate
-    if current is not None:
-        registry.set_role(family, current.version, "challenger")
-    registry.set_role(family, version, "champion")
-    return GateResult(True, [*gate.reasons, *(["forced past the gate"] if not gate.passed else [])])
+    forced = not gate.passed
+    why = reason or ("forced past the gate, no reason given" if forced else "gate passed")
+    registry.swap_champion(
+        Promotion(
+            family=family,
+            version=version,
+            previous=None if current is None else current.version,
+            at=(at or datetime.now(UTC)).isoformat(timespec="seconds"),
+            actor=actor,
+            reason=why,
+            forced=forced,
+            gate_passed=gate.passed,
+            gate_reasons=tuple(gate.reasons),
+        )
+    )
+    return GateResult(True, [*gate.reasons, *(["forced past the gate"] if forced else [])])
 
 
 # ---------------------------------------------------------------- serving side
@@ -255,3 +407,33 @@ class LocalModelRegistry:
         if version not in {r.version for r in records}:
             raise KeyError(f"{family}/{version} is not registered")
         self._write(family, [replace(r, role=role) if r.version == version else r for r in records])
+
+    def _promotions_path(self, family: str) -> Path:
+        return self.root / family / "promotions.json"
+
+    def promotions(self, family: str) -> list[Promotion]:
+        path = self._promotions_path(family)
+        if not path.is_file():
+            return []
+        return [Promotion.from_json(p) for p in json.loads(path.read_text("utf-8"))]
+
+    def swap_champion(self, promotion: Promotion) -> None:
+        family = promotion.family
+        records = self.records(family)
+        if promotion.version not in {r.version for r in records}:
+            raise KeyError(f"{family}/{promotion.version} is not registered")
+        current = next((r.version for r in records if r.role == "champion"), None)
+        if current != promotion.previous:
+            raise ChampionChanged(f"{family}: champion is {current}, not {promotion.previous}")
+        history = [p.to_json() for p in self.promotions(family)]
+        path = self._promotions_path(family)
+        path.write_text(json.dumps([*history, promotion.to_json()], indent=1) + "\n", "utf-8")
+
+        def role(r: ModelRecord) -> ModelRecord:
+            if r.version == promotion.version:
+                return replace(r, role="champion")
+            if r.version == promotion.previous:
+                return replace(r, role="challenger")
+            return r
+
+        self._write(family, [role(r) for r in records])  # one write: both roles at once

@@ -2,7 +2,14 @@
 
 No numpy/pandas/scikit-learn here: the scoring Lambda stays small and cold-starts fast.
 Probabilities are computed from the exact WOE values and coefficients, so they match the
-training pipeline to floating-point noise; points are the business-facing scaled score.
+training pipeline to floating-point noise. Points are the business-facing score, and they
+add up as a printed scorecard does: score = base points + the integer points of each
+feature's bin, exactly (the artefact's ``scaling.base_points_intercept`` and
+``bins[].points`` are that table).
+
+Input is checked at this boundary: a value the training pipeline would read differently
+(an infinity, a boolean, text for a number, an integer beyond 2**53, a list...) is refused
+with ``InvalidFeatureValue`` naming each field, never silently scored as "missing".
 """
 
 from __future__ import annotations
@@ -19,6 +26,41 @@ from typing import Any, Literal
 ARTEFACT_DIR = Path(__file__).parent / "artefacts"
 DEFAULT_ARTEFACT = ARTEFACT_DIR / "admission-german-lr-v1.json"
 MISSING_LABEL = "missing/unknown"
+# Integers up to this magnitude convert to float exactly (as pandas / numpy read them).
+MAX_EXACT_INT = 2**53
+FeatureValue = str | int | float | None
+
+
+class InvalidFeatureValue(ValueError):
+    """Feature values the model refuses to score: ``problems`` maps each field to why."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.problems.items()))
+        super().__init__(f"refused feature values: {detail}")
+
+
+def refusal(kind: Literal["numeric", "categorical"], value: object) -> str | None:
+    """Why ``value`` cannot be scored as a ``kind`` feature, or None when it can.
+
+    Accepted: None and NaN (missing, as scikit-learn's pipeline reads them); integers within
+    +-2**53; finite floats; text for a categorical feature. Everything else is refused,
+    because the training pipeline would read it some other way (pandas takes True as 1, the
+    text "infinity" and inf as a number above every split, a list as junk) or not at all.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "a boolean is not a feature value"
+    if isinstance(value, int):
+        if -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+            return None
+        return f"integer beyond +-2**53 ({'negative' if value < 0 else 'positive'})"
+    if isinstance(value, float):
+        return "infinite" if math.isinf(value) else None
+    if isinstance(value, str):
+        return None if kind == "categorical" else "text for a numeric feature"
+    return f"unsupported type {type(value).__name__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,25 +99,22 @@ class Feature:
     def best_points(self) -> int:
         return max(b.points for b in self.bins)
 
-    def bin_for(self, value: str | int | float | None) -> Bin:
-        """Total over any input: None, junk and unseen categories land in the missing bin."""
-        if value is None or isinstance(value, bool):
+    def bin_for(self, value: object) -> Bin:
+        """None, NaN and unseen categories land in the missing bin; values the training
+        pipeline would read otherwise raise InvalidFeatureValue (see `refusal`)."""
+        why = refusal(self.kind, value)
+        if why is not None:
+            raise InvalidFeatureValue({self.name: why})
+        if value is None:
             return self.missing
         if self.kind == "categorical":
             text = str(value)
             return next((b for b in self.bins if text in b.categories), self.missing)
-        number = _as_number(value)
-        if number is None:
+        assert isinstance(value, int | float)
+        number = float(value)
+        if math.isnan(number):
             return self.missing
         return next((b for b in self.bins if b.holds(number)), self.missing)
-
-
-def _as_number(value: str | int | float) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +170,19 @@ class Scorecard:
         features: tuple[Feature, ...],
         scaling: Scaling,
         cutoffs: Mapping[str, float],
+        base_points: int | None = None,
     ) -> None:
         self.version = version
         self.intercept = intercept
         self.features = features
         self.scaling = scaling
         self.cutoffs = dict(cutoffs)
+        # The points table's constant: score = base_points + sum of the bins' points.
+        self.base_points = (
+            round(scaling.offset - scaling.factor * intercept)
+            if base_points is None
+            else base_points
+        )
         # Serving hot path: category -> bin dicts instead of scanning every bin's set, and
         # for numeric features with contiguous bins the split points for a bisect.
         self._lookup: tuple[dict[str, Bin], ...] = tuple(
@@ -151,26 +197,55 @@ class Scorecard:
                 message = f"{f.description}: {b.label} (-{loss} points vs best)"
                 self._reason[(f.name, b.label)] = (loss, ReasonCode(f.code, f.name, message))
 
-    def _bin(self, i: int, feature: Feature, value: str | int | float | None) -> Bin:
-        if value is None or isinstance(value, bool):
+    def _bin(self, i: int, feature: Feature, value: object) -> Bin:
+        if value is None:
             return feature.missing
         if feature.kind == "categorical":
+            if isinstance(value, str):
+                return self._lookup[i].get(value, feature.missing)
+            why = refusal("categorical", value)
+            if why is not None:
+                raise InvalidFeatureValue({feature.name: why})
             return self._lookup[i].get(str(value), feature.missing)
+        number: float
+        if isinstance(value, float):
+            if math.isnan(value):
+                return feature.missing  # as the training pipeline reads NaN
+            if math.isinf(value):
+                raise InvalidFeatureValue({feature.name: "infinite"})
+            number = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+                raise InvalidFeatureValue({feature.name: str(refusal("numeric", value))})
+            number = float(value)
+        else:
+            raise InvalidFeatureValue({feature.name: str(refusal("numeric", value))})
         splits = self._splits[i]
         if splits is None:
-            return feature.bin_for(value)
-        number = _as_number(value)
-        if number is None:
-            return feature.missing
+            return feature.bin_for(number)
         return feature.bins[bisect_right(splits, number)]
 
-    def probability_of_default(self, features: Mapping[str, str | int | float | None]) -> float:
+    def check(self, features: Mapping[str, object]) -> None:
+        """Raise InvalidFeatureValue naming every field this card would refuse to score."""
+        problems = {
+            f.name: why
+            for f in self.features
+            if (why := refusal(f.kind, features.get(f.name))) is not None
+        }
+        if problems:
+            raise InvalidFeatureValue(problems)
+
+    def probability_of_default(self, features: Mapping[str, object]) -> float:
         """The PD alone (shadow scoring): no points, bins or reasons."""
         log_odds_bad = self.intercept
-        for i, feature in enumerate(self.features):
-            log_odds_bad += (
-                feature.coefficient * self._bin(i, feature, features.get(feature.name)).woe
-            )
+        try:
+            for i, feature in enumerate(self.features):
+                log_odds_bad += (
+                    feature.coefficient * self._bin(i, feature, features.get(feature.name)).woe
+                )
+        except InvalidFeatureValue:
+            self.check(features)  # name every refused field, not only the first
+            raise
         return _sigmoid(log_odds_bad)
 
     @classmethod
@@ -194,34 +269,52 @@ class Scorecard:
             for f in data["features"]
         )
         s = data["scaling"]
+        base = s.get("base_points_intercept")
         return cls(
             version=str(data["version"]),
             intercept=float(data["intercept"]),
             features=features,
             scaling=Scaling(int(s["base_points"]), float(s["base_odds"]), float(s["pdo"])),
             cutoffs={k: float(v) for k, v in data.get("cutoffs", {}).items() if _is_num(v)},
+            base_points=None if base is None else int(base),
         )
 
-    def score(
-        self, features: Mapping[str, str | int | float | None], *, max_reasons: int = 4
-    ) -> ScoreResult:
+    def score(self, features: Mapping[str, object], *, max_reasons: int = 4) -> ScoreResult:
+        """PD, points (base + the bins' integer points, exactly), bins and reason codes.
+
+        Raises InvalidFeatureValue (every refused field named) on input the training
+        pipeline would read otherwise; see `refusal`.
+        """
         log_odds_bad = self.intercept
+        points = self.base_points
         bins: dict[str, str] = {}
         losses: list[tuple[int, str, ReasonCode]] = []
         reason = self._reason
-        for i, feature in enumerate(self.features):
-            b = self._bin(i, feature, features.get(feature.name))
-            log_odds_bad += feature.coefficient * b.woe
-            bins[feature.name] = b.label
-            loss, code = reason[(feature.name, b.label)]
-            if loss > 0:
-                losses.append((-loss, feature.name, code))
+        try:
+            for i, feature in enumerate(self.features):
+                b = self._bin(i, feature, features.get(feature.name))
+                log_odds_bad += feature.coefficient * b.woe
+                points += b.points
+                bins[feature.name] = b.label
+                loss, code = reason[(feature.name, b.label)]
+                if loss > 0:
+                    losses.append((-loss, feature.name, code))
+        except InvalidFeatureValue:
+            self.check(features)
+            raise
         losses.sort(key=_rank)
         return ScoreResult(
             probability_of_default=_sigmoid(log_odds_bad),
-            points=round(self.scaling.offset - self.scaling.factor * log_odds_bad),
+            points=points,
             reasons=[code for _, _, code in losses[:max_reasons]],
             bins=bins,
+        )
+
+    def exact_points(self, probability_of_default: float) -> float:
+        """The unrounded scaled score offset - factor * ln(bad odds) of a PD (the table's
+        integer points approximate it to within half a point per feature)."""
+        return self.scaling.offset - self.scaling.factor * math.log(
+            probability_of_default / (1 - probability_of_default)
         )
 
 

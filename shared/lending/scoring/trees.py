@@ -20,8 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from lending.scoring.scorecard import InvalidFeatureValue, refusal
+
 ARTEFACT_DIR = Path(__file__).parent / "artefacts"
+# scikit-learn's trees read their input as float32 and refuse anything beyond its range.
+FLOAT32_MAX = 3.4028234663852886e38
 EnsembleKind = Literal["random-forest", "gradient-boosting"]
+
+
+def tree_refusal(kind: Literal["numeric", "categorical"], value: object) -> str | None:
+    """The scorecard's refusals (scorecard.refusal), and numbers beyond float32's range,
+    which scikit-learn's trees refuse too."""
+    why = refusal(kind, value)
+    if why is None and kind == "numeric" and isinstance(value, float) and abs(value) > FLOAT32_MAX:
+        return "beyond the float32 range the trees read"
+    return why
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +42,8 @@ class EncodedFeature:
     """Raw application value -> the float the trees were trained on.
 
     Numeric: the number itself. Categorical: the category's rank by training bad rate.
-    Missing, junk or unseen values take ``fill`` (the riskiest value seen in training).
+    Missing (None, NaN) or unseen values take ``fill`` (the riskiest value seen in training);
+    values the training pipeline would read otherwise are refused (scorecard.refusal).
     """
 
     name: str
@@ -37,15 +51,18 @@ class EncodedFeature:
     fill: float
     codes: Mapping[str, float]
 
-    def encode(self, value: str | int | float | None) -> float:
-        if value is None or isinstance(value, bool):
+    def encode(self, value: object) -> float:
+        """Refuses (InvalidFeatureValue) what the scorecard refuses, so a shadow model reads
+        an application exactly as its training pipeline would, or not at all."""
+        if value is None:
             return self.fill
+        why = tree_refusal(self.kind, value)
+        if why is not None:
+            raise InvalidFeatureValue({self.name: why})
         if self.kind == "categorical":
             return self.codes.get(str(value), self.fill)
-        try:
-            number = float(value)
-        except ValueError:
-            return self.fill
+        assert isinstance(value, int | float)
+        number = float(value)
         return number if math.isfinite(number) else self.fill
 
 
@@ -161,9 +178,17 @@ class TreeEnsemble:
             init_raw=float(data.get("init_raw", 0.0)),
         )
 
-    def encode(self, features: Mapping[str, str | int | float | None]) -> list[float]:
+    def encode(self, features: Mapping[str, object]) -> list[float]:
         """Encoded row, rounded through float32 exactly as scikit-learn's trees see it."""
-        row = [f.encode(features.get(f.name)) for f in self.features]
+        try:
+            row = [f.encode(features.get(f.name)) for f in self.features]
+        except InvalidFeatureValue:
+            problems = {
+                f.name: why
+                for f in self.features
+                if (why := tree_refusal(f.kind, features.get(f.name))) is not None
+            }
+            raise InvalidFeatureValue(problems) from None
         return array("f", row).tolist()
 
     def _from_encoded(self, x: Sequence[float]) -> float:
@@ -171,10 +196,10 @@ class TreeEnsemble:
             return self._sum(x) / len(self.trees)
         return _sigmoid(self._sum(x))
 
-    def probability_of_default(self, features: Mapping[str, str | int | float | None]) -> float:
+    def probability_of_default(self, features: Mapping[str, object]) -> float:
         return self._from_encoded(self.encode(features))
 
-    def reference_probability(self, features: Mapping[str, str | int | float | None]) -> float:
+    def reference_probability(self, features: Mapping[str, object]) -> float:
         """The same number by plain array traversal (used to test the compiled scorer)."""
         x = self.encode(features)
         if self.kind == "random-forest":
