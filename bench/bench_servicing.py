@@ -25,11 +25,11 @@ the work follows the loans due and watched, not the portfolio.
 moto's DynamoDB is O(table) where DynamoDB is not: TransactWriteItems deep-copies every
 table it touches (to roll back: ~0.3 ms per item in the table, so ~25 s per transaction
 with 10k loans booked), and every Query, by key or by index, walks all the table's items;
-moto's SQS walks every message of a queue on each message sent or received.
-`speed_up_moto` (on unless --moto-as-is) gives the local cloud the costs the services
-have: a transaction keeps the previous version of the items it writes only, a query by
-partition key reads that partition, a query of a GSI reads that index partition (buckets
-kept as items change), and SQS counts messages only when asked. It changes no answer;
+moto's SQS walks every message of a queue on each message sent or received. The local
+cloud's `moto_speed` (on unless --moto-as-is) gives it the costs the services have: a
+transaction keeps the previous version of the items it writes only, a query by partition
+key reads that partition, a query of a GSI reads that index partition (buckets kept as
+items change), and SQS counts messages only when asked. It changes no answer;
 item counts are measured client side either way. The seeded portfolio is frozen out of
 the garbage collector's walks (gc.freeze): a Lambda's process would not hold it.
 """
@@ -37,7 +37,6 @@ the garbage collector's walks (gc.freeze): a Lambda's process would not hold it.
 from __future__ import annotations
 
 import argparse
-import copy
 import gc
 import json
 import os
@@ -85,220 +84,6 @@ JOB_FUNCTIONS = {
 }
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
-
-
-# -- moto at DynamoDB's costs -------------------------------------------------------------
-
-
-def speed_up_moto() -> None:
-    """Patch moto's DynamoDB backend (this process only) so a call costs what it touches.
-
-    * TransactWriteItems: moto deep-copies every table named in the transaction to roll
-      back; here only the items it writes are kept (and put back if it fails).
-    * Query by partition key: moto walks every item of the table; here, the partition.
-    * Query of a GSI by its partition key: moto walks every item of the table; here, a
-      bucket per index key value, built at the index's first query and kept up to date
-      by every put, update, delete and rollback.
-    * SQS SendMessage and ReceiveMessage: moto works out every attribute of the queue,
-      its message counts (a walk over every message) among them, to read one, on every
-      message sent or received; here the counts are not worked out inside those calls
-      (GetQueueAttributes still counts). The night asks for a debit per loan due.
-    Whatever moto decides after that (conditions, order, pages, projections) is its own.
-    """
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    if getattr(Table.query, "bench_servicing", False):
-        return  # once per process
-
-    class KeepTables:
-        """`copy` as moto's backend module sees it: a table is not copied."""
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    backend = models.DynamoDBBackend
-    transact, update = backend.transact_write_items, backend.update_item
-    put, delete = Table.put_item, Table.delete_item
-    query = Table.query
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        undo = []
-        for entry in transact_items:
-            try:
-                _, op = next(iter(entry.items()))
-                table = self.tables[op["TableName"]]
-                hash_key, range_key = _keys(table, op.get("Key") or op["Item"])
-            except (KeyError, StopIteration, TypeError):
-                continue  # moto refuses it itself
-            undo.append(
-                (table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key)))
-            )
-        try:
-            transact(self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, before in reversed(undo):
-                _restore(table, hash_key, range_key, before)
-            raise
-
-    def update_item(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
-        item = update(self, table_name, key, *a, **k)
-        table = self.get_table(table_name)
-        _reindex(table, *_keys(table, key))
-        return item
-
-    def put_item(self: Any, *a: Any, **k: Any) -> Any:
-        item = put(self, *a, **k)
-        _reindex(self, item.hash_key, item.range_key)
-        return item
-
-    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
-        item = delete(self, hash_key, range_key)
-        _reindex(self, hash_key, range_key)
-        return item
-
-    def fast_query(self: Any, hash_key: Any, *a: Any, **k: Any) -> Any:
-        candidates = _candidates(self, hash_key, a[6] if len(a) > 6 else k.get("index_name"), k)
-        if candidates is None:
-            return query(self, hash_key, *a, **k)
-        self.all_items = lambda: candidates
-        try:
-            return query(self, hash_key, *a, **k)
-        finally:
-            del self.all_items
-
-    models.copy = KeepTables  # type: ignore[attr-defined,assignment]
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    backend.update_item = update_item  # type: ignore[method-assign]
-    Table.put_item = put_item  # type: ignore[method-assign]
-    Table.delete_item = delete_item  # type: ignore[method-assign]
-    Table.query = fast_query  # type: ignore[method-assign]
-    fast_query.bench_servicing = True  # type: ignore[attr-defined]
-    _quick_sqs_sends()
-
-
-def _quick_sqs_sends() -> None:
-    from moto.sqs.models import Queue, SQSBackend
-
-    for name in (
-        "approximate_number_of_messages",
-        "approximate_number_of_messages_delayed",
-        "approximate_number_of_messages_not_visible",
-    ):
-        count = getattr(Queue, name).fget
-
-        def uncounted(queue: Any, count: Callable[[Any], int] = count) -> int:
-            return 0 if queue.__dict__.get("_bench_uncounted") else count(queue)
-
-        setattr(Queue, name, property(uncounted))
-
-    def without_counts(call: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapped(self: Any, queue_name: str, *a: Any, **k: Any) -> Any:
-            queue = self.get_queue(queue_name)
-            queue.__dict__["_bench_uncounted"] = True
-            try:
-                return call(self, queue_name, *a, **k)
-            finally:
-                queue.__dict__.pop("_bench_uncounted", None)
-
-        return wrapped
-
-    SQSBackend.send_message = without_counts(SQSBackend.send_message)  # type: ignore[method-assign]
-    SQSBackend.receive_message = without_counts(SQSBackend.receive_message)  # type: ignore[method-assign]
-
-
-def _raw(value: Any) -> Any:
-    """A DynamoType as a plain hashable value (None stays None)."""
-    return None if value is None else (value.type, json.dumps(value.value, sort_keys=True))
-
-
-def _keys(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    range_attr = table.range_key_attr
-    return (
-        DynamoType(key[table.hash_key_attr]),
-        DynamoType(key[range_attr]) if range_attr else None,
-    )
-
-
-def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
-    """Put an item back as it was before a transaction (None: it was not there)."""
-    if range_key is None:
-        table.items.pop(hash_key, None)
-        if before is not None:
-            table.items[hash_key] = before
-    else:
-        table.items[hash_key].pop(range_key, None)
-        if before is not None:
-            table.items[hash_key][range_key] = before
-        elif not table.items[hash_key]:
-            del table.items[hash_key]
-    _reindex(table, hash_key, range_key)
-
-
-def _buckets(table: Any) -> dict[str, dict[Any, dict[Any, Any]]]:
-    """GSI hash attribute -> its value -> {item key: item}, for the indexes queried."""
-    found: dict[str, dict[Any, dict[Any, Any]]] = table.__dict__.setdefault("_bench_buckets", {})
-    return found
-
-
-def _where(table: Any) -> dict[str, dict[Any, Any]]:
-    """GSI hash attribute -> {item key: its value} (which bucket an item is in)."""
-    found: dict[str, dict[Any, Any]] = table.__dict__.setdefault("_bench_where", {})
-    return found
-
-
-def _reindex(table: Any, hash_key: Any, range_key: Any) -> None:
-    """Move an item to the buckets its attributes now say (out of all if it is gone)."""
-    by_attribute = _buckets(table)
-    if not by_attribute:
-        return
-    key = (_raw(hash_key), _raw(range_key))
-    item = table.get_item(hash_key, range_key)
-    for attribute, by_value in by_attribute.items():
-        old = _where(table)[attribute].pop(key, None)
-        if old is not None:
-            by_value[old].pop(key, None)
-        new = _raw(item.attrs.get(attribute)) if item is not None else None
-        if new is not None:
-            by_value.setdefault(new, {})[key] = item
-            _where(table)[attribute][key] = new
-
-
-def _bucket(table: Any, attribute: str, value: Any) -> list[Any]:
-    by_attribute = _buckets(table)
-    if attribute not in by_attribute:  # the first query of this index: walk the table once
-        by_value: dict[Any, dict[Any, Any]] = {}
-        positions: dict[Any, Any] = {}
-        for item in table.all_items():
-            found = _raw(item.attrs.get(attribute))
-            if found is not None:
-                key = (_raw(item.hash_key), _raw(item.range_key))
-                by_value.setdefault(found, {})[key] = item
-                positions[key] = found
-        by_attribute[attribute] = by_value
-        _where(table)[attribute] = positions
-    return list(by_attribute[attribute].get(_raw(value), {}).values())
-
-
-def _candidates(
-    table: Any, hash_key: Any, index_name: str | None, kwargs: dict[str, Any]
-) -> list[Any] | None:
-    """The items a query can answer from (None: let moto walk the table)."""
-    if not index_name and hash_key is not None:
-        partition = table.items.get(hash_key)
-        if partition is None:
-            return []
-        return list(partition.values()) if table.range_key_attr else [partition]
-    conditions = kwargs.get("hash_key_conditions") or []
-    if index_name and len(conditions) == 1:
-        index = table.get_index(index_name)
-        hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
-        if index in table.global_indexes and hashes == [conditions[0][0]]:
-            return _bucket(table, hashes[0], conditions[0][1])
-    return None
 
 
 # -- what the functions read and write --------------------------------------------------
@@ -659,8 +444,8 @@ def collected() -> Iterator[None]:
         gc.collect()
 
 
-def bench_size(loans: int, days: int, seed: int) -> dict[str, Any]:
-    with collected(), LocalCloud.start() as cloud:
+def bench_size(loans: int, days: int, seed: int, moto_as_is: bool) -> dict[str, Any]:
+    with collected(), LocalCloud.start(moto_as_is=moto_as_is) as cloud:
         assert cloud.channel is not None
         missing = {f for fs in JOB_FUNCTIONS.values() for f in fs} - set(cloud.deployment.functions)
         if missing:
@@ -773,12 +558,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument(
-        "--moto-as-is", action="store_true", help="no speed_up_moto (O(table) per call)"
+        "--moto-as-is", action="store_true", help="moto unpatched (O(table) per call)"
     )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if not args.moto_as_is:
-        speed_up_moto()
     report: dict[str, Any] = {
         "made_by": "make bench-servicing (bench/bench_servicing.py)",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -819,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     total = time.perf_counter()
     for loans in sizes:
-        report["sizes"].append(bench_size(loans, args.days, args.seed))
+        report["sizes"].append(bench_size(loans, args.days, args.seed, args.moto_as_is))
         print(HEADER)
     report["total_seconds"] = round(time.perf_counter() - total, 1)
     print()

@@ -368,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="20,40,60,90", help="arrivals a minute, in order")
     parser.add_argument("--seconds", type=float, default=120.0, help="each rate's window")
     parser.add_argument("--no-cold-starts", action="store_true")
+    parser.add_argument(
+        "--moto-as-is", action="store_true", help="moto unpatched (O(table) per call)"
+    )
     args = parser.parse_args(argv)
     rates = [int(r) for r in args.rates.split(",")]
     sizes = [max(1, round(r * args.seconds / 60)) for r in rates]
@@ -375,8 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cores": 2, "python": sys.version.split()[0]},
         "poll_seconds": POLL_SECONDS,
         "window_seconds": args.seconds,
+        "moto_as_is": args.moto_as_is,
     }
-    with LocalCloud.start() as cloud:
+    with LocalCloud.start(moto_as_is=args.moto_as_is) as cloud:
         print(f"local cloud up; preparing {sum(sizes)} applicants (documents rendered now)")
         stream = tickets(cloud, sum(sizes))
         runs = []

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from infra.localcloud import iam, lambdas, s3_post_policy
+from infra.localcloud import iam, lambdas, moto_speed, s3_post_policy
 from infra.localcloud.apigateway import ApiGateway
 from infra.localcloud.bank import SimulatedBank
 from infra.localcloud.channel import SimulatedChannel, new_key, public_pem
@@ -95,12 +95,17 @@ class LocalCloud:
         banks: bool = True,
         log_level: str = "WARNING",
         sandbox: bool = True,
+        moto_as_is: bool = False,
     ) -> Iterator[LocalCloud]:
         """`sandbox=False` deploys as production does: no sandbox login nor sandbox data
-        (start it with banks=False: the simulated banks sign in through the sandbox)."""
+        (start it with banks=False: the simulated banks sign in through the sandbox).
+        `moto_as_is=True` leaves moto's O(table) calls unpatched (`moto_speed`; a patch,
+        once made, stays for the process)."""
         started = time.perf_counter()
         saved_env = dict(os.environ)
         os.environ.update(_FAKE_AWS_ENV)
+        if not moto_as_is:
+            moto_speed.install()
         mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         mock.start()
         registry = lambdas.LambdaRegistry()

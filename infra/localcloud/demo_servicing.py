@@ -204,7 +204,6 @@ def run(
     that did not hold)."""
     started = time.perf_counter()
     began = cloud.clock.now()
-    fast = speed_up_moto()
     borrowers = cast_borrowers(booked)
     if not borrowers:
         return {"failed": ["no loan was booked: nothing to service"]}
@@ -242,7 +241,6 @@ def run(
             "seconds": round(time.perf_counter() - started, 1),  # the checks included
             "days_seconds": round(seconds, 1),
             "seconds_per_day": round(seconds / max(1, days), 2),
-            "moto_sped_up": fast,
         }
     )
     print_outcome(report, out)
@@ -251,20 +249,6 @@ def run(
         f"{report['seconds']:.1f} s with the checks"
     )
     return report
-
-
-def speed_up_moto() -> bool:
-    """moto's DynamoDB walks (and sorts) every item of a table on each Query, and copies
-    every table a transaction touches: with the months' ledgers, reminders and
-    collections in the loans table, a day then costs ~20 s. The servicing benchmark's
-    patch gives moto DynamoDB's costs (a query reads its partition) and changes no
-    answer; used here when it is there (this process only)."""
-    try:
-        from bench.bench_servicing import speed_up_moto as patch
-    except Exception:  # not there (or broken): moto as it is, only slower
-        return False
-    patch()
-    return True
 
 
 # -- the outcome -------------------------------------------------------------------------

@@ -3,7 +3,8 @@
   lending models train    [--datasets german,bloan,sba,credit_data,lending_club]
                           [--registry DIR] [--reports DIR]
   lending models evaluate [--datasets ...] [--reports DIR]        (no registration)
-  lending models promote  --family admission-german (--version V | --best) [--force]
+  lending models promote  --family admission-german (--version V | --best) --by WHO
+                          [--why WHY] [--force]   (who and why are recorded)
   lending models list     --family admission-german
   lending models retrain  --family admission-german [--force] [--registry DIR|aws]
                           (what the scheduled retrain function runs: only if the champion
@@ -103,6 +104,8 @@ def cmd_train(args: argparse.Namespace, *, register: bool) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    if args.force and not args.why:
+        raise SystemExit("a forced promotion says why: --why")
     registry = _registry(args.registry)
     records = registry.records(args.family)
     if not records:
@@ -116,7 +119,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
     if not version:
         raise SystemExit("give --version or --best")
     current = champion(registry, args.family)
-    result = promote(registry, args.family, version, force=args.force)
+    result = promote(
+        registry, args.family, version, force=args.force, actor=args.by, reason=args.why
+    )
     print(f"{args.family}: {version} vs champion {current.version if current else None}")
     for reason in result.reasons:
         print("  " + reason)
@@ -155,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--version")
     p.add_argument("--best", action="store_true", help="the scorecard with the best holdout AUC")
     p.add_argument("--force", action="store_true", help="override a failed gate (audited)")
+    p.add_argument("--by", required=True, help="who promotes (recorded with the promotion)")
+    p.add_argument("--why", default="", help="why (recorded; required with --force)")
     p.add_argument("--registry", default=str(DEFAULT_REGISTRY))
     p = sub.add_parser("list")
     p.add_argument("--family", required=True)
