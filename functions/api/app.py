@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel, ValidationError
 
+from lending import borrowers
 from lending.api.openapi import openapi
 from lending.api.proxy import json_reply, route_event
 from lending.api.schemas import (
@@ -29,6 +30,7 @@ from lending.api.schemas import (
     ReviewDecision,
     UploadRequest,
 )
+from lending.applications.casefile import check_application_id
 from lending.auth import Principal, Role, require, sandbox_subject
 from lending.aws import wiring
 from lending.aws.observability import logger, metrics
@@ -41,11 +43,11 @@ from lending.errors import (
     Unauthorized,
 )
 from lending.finance.products import ProductError, disclose, get_product, list_products
+from lending.finance_desk import check_funder_id, window
 from lending.funding.model import Confirmation
 from lending.servicing.account import business_day
 from lending.servicing.delinquency import Tier
 from lending.servicing.repayments import ChannelCallback, verify_callback
-from lending.servicing.statement import statement
 
 app = Chalice(app_name="lending-api")
 MAX_BODY_BYTES = 64 * 1024
@@ -166,6 +168,27 @@ def int_query(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise InvalidRequest(f"{name} must be an integer", "invalid_query") from exc
+
+
+def day_query(name: str) -> date | None:
+    raw = query(name)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name} is an ISO date, e.g. 2026-12-01", "invalid_query") from exc
+
+
+def path_day(day: str) -> date:
+    try:
+        return date.fromisoformat(day)
+    except ValueError as exc:
+        raise InvalidRequest("the day is an ISO date, e.g. 2026-12-01", "invalid_day") from exc
+
+
+def today() -> date:
+    return business_day(wiring.clock().now())
 
 
 # -- products -----------------------------------------------------------------------------
@@ -334,16 +357,22 @@ def contract(application_id: str) -> dict[str, Any]:
     }
 
 
+@app.route("/v1/loans", methods=["GET"])
+@endpoint
+def my_loans() -> dict[str, Any]:
+    """The applicant's own loans, newest first, with what is due and outstanding."""
+    loans = borrowers.my_loans(
+        principal(), wiring.application_service(), wiring.repayments(), today()
+    )
+    return {"loans": loans}
+
+
 @app.route("/v1/loans/{loan_id}", methods=["GET"])
 @endpoint
 def loan(loan_id: str) -> dict[str, Any]:
     service = wiring.repayments()
     booked = service.loan_for(principal(), loan_id)
-    today = business_day(wiring.clock().now())
-    return {
-        **booked.model_dump(mode="json"),
-        "statement": statement(service.account(booked), today),
-    }
+    return borrowers.loan_view(booked, service.account(booked), today())
 
 
 @app.route("/v1/loans/{loan_id}/classification", methods=["POST"])
@@ -356,8 +385,7 @@ def classify(loan_id: str) -> Response:
     require(who, Role.FINANCE, Role.ADMIN)
     wiring.repayments().loan_for(who, loan_id)
     tier = next(t for t in Tier if t.label_zh == request.tier)
-    today = business_day(wiring.clock().now())
-    state = wiring.servicing().judge(loan_id, tier, today)
+    state = wiring.servicing().judge(loan_id, tier, today())
     logger.info("loan classified", extra={"loan_id": loan_id, "tier": int(tier), "by": who.subject})
     return Response(
         body={
@@ -449,6 +477,15 @@ def review_queue() -> dict[str, Any]:
     }
 
 
+@app.route("/v1/reviews/{application_id}", methods=["GET"])
+@endpoint
+def review_case(application_id: str) -> dict[str, Any]:
+    """The case page: masked fields, document images (presigned GETs), OCR findings,
+    sources, scores; the view is recorded in the personal-data audit log first."""
+    case: dict[str, Any] = wiring.case_files().case(principal(), application_id)
+    return case
+
+
 @app.route("/v1/reviews/{application_id}", methods=["POST"])
 @endpoint
 def review(application_id: str) -> Response:
@@ -465,15 +502,75 @@ def review(application_id: str) -> Response:
 # -- finance ----------------------------------------------------------------------------------
 
 
+@app.route("/v1/finance/digests", methods=["GET"])
+@endpoint
+def finance_digest_days() -> dict[str, Any]:
+    """The working days with a digest in a window (`from`, `to`; the last 31 days)."""
+    who = principal()
+    first, last = window(day_query("from"), day_query("to"), today())
+    days = wiring.finance_desk().digest_days(who, first, last)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "days": [d.isoformat() for d in days],
+    }
+
+
 @app.route("/v1/finance/digests/{day}", methods=["GET"])
 @endpoint
 def finance_digest(day: str) -> dict[str, Any]:
     """A working morning's digest (the CSV emailed to finance holds the same figures)."""
-    try:
-        on = date.fromisoformat(day)
-    except ValueError as exc:
-        raise InvalidRequest("the day is an ISO date, e.g. 2026-12-01", "invalid_day") from exc
+    on = path_day(day)
     return wiring.finance_reports().digest(principal(), on).model_dump(mode="json")
+
+
+@app.route("/v1/finance/funders", methods=["GET"])
+@endpoint
+def funder_positions() -> dict[str, Any]:
+    """Each funder's quota, quota in use, principal lent, outstanding and repaid."""
+    return {"funders": wiring.finance_desk().positions(principal()), "on": today().isoformat()}
+
+
+@app.route("/v1/finance/funders/{funder_id}/settlements", methods=["GET"])
+@endpoint
+def settlement_days(funder_id: str) -> dict[str, Any]:
+    """The days in a window (`from`, `to`) with the funder's repayment file."""
+    who = principal()
+    check_funder_id(funder_id)
+    first, last = window(day_query("from"), day_query("to"), today())
+    days = wiring.finance_desk().settlement_days(who, funder_id, first, last)
+    return {
+        "funder_id": funder_id,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "days": [d.isoformat() for d in days],
+    }
+
+
+@app.route("/v1/finance/funders/{funder_id}/settlements/{day}", methods=["GET"])
+@endpoint
+def settlement_file(funder_id: str, day: str) -> dict[str, Any]:
+    """A short-lived presigned GET of the funder's repayment file of `day`."""
+    who = principal()
+    check_funder_id(funder_id)
+    link: dict[str, Any] = wiring.finance_desk().settlement_link(who, funder_id, path_day(day))
+    return link
+
+
+# -- admin ------------------------------------------------------------------------------------
+
+
+@app.route("/v1/audit/personal-data-views", methods=["GET"])
+@endpoint
+def personal_data_views() -> dict[str, Any]:
+    """Admins: who viewed whose personal data on a day (`day`, China time; `application_id`)."""
+    who = principal()
+    on = day_query("day") or today()
+    application_id = query("application_id")
+    if application_id is not None:
+        check_application_id(application_id)
+    views = wiring.personal_data_audit().views(who, on, application_id)
+    return {"day": on.isoformat(), "views": [v.model_dump(mode="json") for v in views]}
 
 
 # -- funders ----------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ class Applicant:
         return self.product_id.startswith("business")
 
     def sign_in(self) -> None:
-        answer = session(self.api_url, f"wx-{self.identity.id_number[-8:]}-{self.product_id}")
+        answer = session(self.api_url, self.sandbox_code())
         self.token, self.openid = str(answer["token"]), str(answer["subject"])
 
     def allow_reminders(self, wechat: FakeWeChat, times: int = 1) -> None:
@@ -181,6 +181,18 @@ class Applicant:
         body: dict[str, Any] = reply.body
         return body
 
+    def loans(self) -> list[dict[str, Any]]:
+        """The borrower's own loans (`GET /v1/loans`)."""
+        reply = self._call("GET", "/v1/loans")
+        if reply.status != 200:
+            raise ApiError(reply)
+        loans: list[dict[str, Any]] = reply.body["loans"]
+        return loans
+
+    def sandbox_code(self) -> str:
+        """The login code this applicant signs in with (the H5 app keeps one per browser)."""
+        return f"wx-{self.identity.id_number[-8:]}-{self.product_id}"
+
     def repay(
         self, loan_id: str, amount_fen: int | None = None, settle: bool = False
     ) -> dict[str, Any]:
@@ -231,6 +243,10 @@ class Reviewer:
             raise ApiError(reply)
         cases: list[dict[str, Any]] = reply.body["cases"]
         return cases
+
+    def case(self, application_id: str) -> Reply:
+        """The case page's data (`GET /v1/reviews/{id}`): masked fields, images, scores."""
+        return call("GET", f"{self.api_url}/v1/reviews/{application_id}", token=self.token)
 
     def decide(self, application_id: str, decision: str, reasons: list[dict[str, str]]) -> Reply:
         return call(

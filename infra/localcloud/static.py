@@ -10,9 +10,9 @@ serves them itself, so `make serve` prints one address for everything:
 
 Every file goes out with the security headers a CloudFront response-headers policy
 would add: a CSP that allows this origin only (plus the document store's origin for
-the presigned POST), no framing, no sniffing, no referrer. The builds are Vite's: no
-inline script, hashed file names under assets/ (cached for good), index.html never
-cached (it names the current hashes).
+the presigned POST and the presigned GETs of document images), no framing, no
+sniffing, no referrer. The builds are Vite's: no inline script, hashed file names
+under assets/ (cached for good), index.html never cached (it names the current hashes).
 """
 
 from __future__ import annotations
@@ -51,14 +51,16 @@ _TYPES = {
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def content_security_policy(connect: tuple[str, ...] = ()) -> str:
+def content_security_policy(connect: tuple[str, ...] = (), images: tuple[str, ...] = ()) -> str:
     """Self only. Vite's build has no inline script and no eval; the UI libraries set
-    styles through the CSSOM (allowed) and Vant ships its icon font as a data: URL."""
+    styles through the CSSOM (allowed) and Vant ships its icon font as a data: URL.
+    `connect`: origins the pages may call (the presigned POST's document store);
+    `images`: origins images may come from (the reviewer's presigned document GETs)."""
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
+        "img-src": ["'self'", "data:", "blob:", *images],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'", *connect],
         "object-src": ["'none'"],
@@ -69,9 +71,9 @@ def content_security_policy(connect: tuple[str, ...] = ()) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
-def security_headers(connect: tuple[str, ...] = ()) -> dict[str, str]:
+def security_headers(connect: tuple[str, ...] = (), images: tuple[str, ...] = ()) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(connect),
+        "Content-Security-Policy": content_security_policy(connect, images),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
@@ -103,12 +105,15 @@ class StaticSite:
     root: Path = WEB_ROOT
     # Origins the pages may call besides their own (the presigned POST's document store).
     connect: tuple[str, ...] = field(default_factory=tuple)
+    # Origins images may come from besides this one (presigned GETs of document images).
+    images: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_environment(cls, root: Path = WEB_ROOT) -> StaticSite:
         """The local cloud sets LENDING_S3_PUBLIC_ENDPOINT before the gateway starts."""
         s3 = _origin(os.environ.get("LENDING_S3_PUBLIC_ENDPOINT", ""))
-        return cls(root=root, connect=(s3,) if s3 else ())
+        store = (s3,) if s3 else ()
+        return cls(root=root, connect=store, images=store)
 
     def handles(self, target: str) -> bool:
         path = urllib.parse.urlsplit(target).path
@@ -182,7 +187,7 @@ class StaticSite:
         headers = {
             "Content-Type": content_type,
             "Cache-Control": "no-cache",
-            **security_headers(self.connect),
+            **security_headers(self.connect, self.images),
             **(extra or {}),
         }
         return StaticReply(status, headers, body)

@@ -24,7 +24,8 @@ def site(tmp_path: Path) -> StaticSite:
     (dist / ".env").write_text("SECRET=1")
     (tmp_path / "secret.txt").write_text("outside the build")
     (dist / "link.txt").symlink_to(tmp_path / "secret.txt")
-    return StaticSite(root=tmp_path, connect=("http://127.0.0.1:9000",))
+    store = ("http://127.0.0.1:9000",)
+    return StaticSite(root=tmp_path, connect=store, images=store)
 
 
 def test_the_paths_it_answers(site: StaticSite) -> None:
@@ -61,6 +62,8 @@ def test_every_reply_carries_the_security_headers(site: StaticSite) -> None:
         assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
         # The presigned POST's document store, and nothing else, besides the origin.
         assert "connect-src 'self' http://127.0.0.1:9000;" in csp
+        # Images from the same store (the reviewer's presigned GETs of document images).
+        assert "img-src 'self' data: blob: http://127.0.0.1:9000;" in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "no-referrer"

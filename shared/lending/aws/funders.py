@@ -50,6 +50,16 @@ class DynamoFunderRepository:
         )
         return self._funder(out["Item"]) if "Item" in out else None
 
+    def standing(self, funder_id: str) -> tuple[Funder, int] | None:
+        """The funder, and the principal it has had back in all (finance's positions)."""
+        out = self._db.get_item(
+            TableName=self._table, Key={"pk": {"S": f"FUNDER#{funder_id}"}}, ConsistentRead=True
+        )
+        if "Item" not in out:
+            return None
+        item = out["Item"]
+        return self._funder(item), int(item.get("repaid_fen", {"N": "0"})["N"])
+
     @staticmethod
     def _funder(item: dict[str, Any]) -> Funder:
         data = json.loads(item["doc"]["S"])
@@ -107,7 +117,8 @@ class DynamoFunderRepository:
             },
             self._update(
                 f"FUNDER#{funder_id}",
-                "SET used_fen = used_fen - :a ADD lent_fen :back",
+                # repaid_fen: the principal this funder has had back, in all (finance's view).
+                "SET used_fen = used_fen - :a ADD lent_fen :back, repaid_fen :a",
                 "used_fen >= :a",
                 {":a": {"N": str(principal_fen)}, ":back": {"N": str(-principal_fen)}},
             ),

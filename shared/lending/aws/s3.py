@@ -30,6 +30,41 @@ class S3DocumentStore:
         )
         return {"url": post["url"], "fields": post["fields"]}
 
+    def presign_download(
+        self,
+        key: str,
+        expires_seconds: int,
+        content_type: str | None = None,
+        filename: str | None = None,
+    ) -> str:
+        """A presigned GET (SigV4, query-string signed) that expires: the object stays
+        private, and the link is good for `expires_seconds` only. Browsers must not keep
+        the image or file: the reply says no-store; a file comes as an attachment."""
+        params: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "ResponseCacheControl": "private, no-store",
+        }
+        if content_type:
+            params["ResponseContentType"] = content_type
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        url: str = self._presign.generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=expires_seconds
+        )
+        return url
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists. Without s3:ListBucket, S3 answers a missing key with
+        403 rather than 404: both mean "not there" to the caller."""
+        try:
+            self._s3.head_object(Bucket=self._bucket, Key=key)
+        except self._s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "403"):
+                return False
+            raise
+        return True
+
     def get(self, key: str, max_bytes: int) -> bytes:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key)

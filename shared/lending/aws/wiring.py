@@ -35,7 +35,9 @@ from lending.ports import Clock, SystemClock
 from lending.scoring.sources import DataSource, DataSourcesNotContracted
 
 if TYPE_CHECKING:
+    from lending.applications.casefile import CaseFiles
     from lending.applications.service import ApplicationService
+    from lending.audit import PersonalDataAudit
     from lending.auth import SessionIssuer
     from lending.aws.finance import DynamoCollections
     from lending.aws.idempotency import IdempotentCreates
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
         DynamoNights,
         DynamoWorkIndex,
     )
+    from lending.finance_desk import FinanceDesk
     from lending.funding.confirmations import FundingConfirmations
     from lending.modelling.retrain import Retrainer
     from lending.ocr.ports import OcrEngine
@@ -500,6 +503,35 @@ def application_service() -> ApplicationService:
         cipher=cipher(),
         blind_index=blind_index(),
         clock=clock(),
+    )
+
+
+@_per_function
+def personal_data_audit() -> PersonalDataAudit:
+    """Staff views of personal data, in the applications table (lending.aws.audit)."""
+    from lending.audit import PersonalDataAudit
+    from lending.aws.audit import DynamoAuditLog
+
+    return PersonalDataAudit(
+        DynamoAuditLog(client("dynamodb"), settings().applications_table), clock()
+    )
+
+
+@_per_function
+def case_files() -> CaseFiles:
+    from lending.applications.casefile import CaseFiles
+
+    return CaseFiles(
+        applications=application_service(), links=documents(), audit=personal_data_audit()
+    )
+
+
+@_per_function
+def finance_desk() -> FinanceDesk:
+    from lending.finance_desk import FinanceDesk
+
+    return FinanceDesk(
+        funders=funders(), funder_ids=list(json.loads(settings().funder_queues)), files=documents()
     )
 
 

@@ -1,8 +1,10 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 
 import { api, homeFor } from './api.js'
+import Case from './views/Case.vue'
 import Digest from './views/Digest.vue'
 import Forbidden from './views/Forbidden.vue'
+import Funders from './views/Funders.vue'
 import Login from './views/Login.vue'
 import Queue from './views/Queue.vue'
 
@@ -13,7 +15,15 @@ export const router = createRouter({
     { path: '/login', name: 'login', component: Login, meta: { public: true } },
     { path: '/forbidden', name: 'forbidden', component: Forbidden },
     { path: '/reviewer/queue', name: 'queue', component: Queue, meta: { role: 'reviewer' } },
+    {
+      path: '/reviewer/cases/:id',
+      name: 'case',
+      component: Case,
+      props: true,
+      meta: { role: 'reviewer' },
+    },
     { path: '/finance/digest/:day?', name: 'digest', component: Digest, meta: { role: 'finance' } },
+    { path: '/finance/funders', name: 'funders', component: Funders, meta: { role: 'finance' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })

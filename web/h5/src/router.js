@@ -3,6 +3,8 @@ import { createRouter, createWebHashHistory } from 'vue-router'
 import Application from './views/Application.vue'
 import Applications from './views/Applications.vue'
 import Apply from './views/Apply.vue'
+import Loan from './views/Loan.vue'
+import Loans from './views/Loans.vue'
 import Product from './views/Product.vue'
 import Products from './views/Products.vue'
 
@@ -15,6 +17,8 @@ export const router = createRouter({
     { path: '/apply/:id', name: 'apply', component: Apply, props: true },
     { path: '/applications', name: 'applications', component: Applications },
     { path: '/applications/:id', name: 'application', component: Application, props: true },
+    { path: '/loans', name: 'loans', component: Loans },
+    { path: '/loans/:id', name: 'loan', component: Loan, props: true },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
   scrollBehavior: () => ({ top: 0 }),
