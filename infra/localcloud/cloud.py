@@ -120,7 +120,8 @@ class LocalCloud:
             server.start()
         cloud: LocalCloud | None = None
         calls: iam.CallRecorder | None = None
-        parameters = _parameters(sandbox, log_level, smtp, wechat)
+        api_port = free_port()  # the one address of the API and the front ends
+        parameters = _parameters(sandbox, log_level, smtp, wechat, api_port)
         channel_key = new_key()  # the simulated payment channel's own key
         try:
             deployment = TemplateDeployer(
@@ -137,7 +138,6 @@ class LocalCloud:
             _wire(clock)
             _seed_funders()
             _seed_models()
-            api_port = free_port()
             api_server = _serve_api(registry, deployment, api_port)
             cloud = cls(
                 deployment=deployment,
@@ -332,10 +332,12 @@ def _configure(deployment: Deployment, s3_url: str, wechat: FakeWeChat) -> None:
 
 
 def _parameters(
-    sandbox: bool, log_level: str, smtp: SmtpSink, wechat: FakeWeChat
+    sandbox: bool, log_level: str, smtp: SmtpSink, wechat: FakeWeChat, api_port: int
 ) -> dict[str, str]:
-    """The stack's parameters: the lender's mail relay and WeChat are on loopback."""
+    """The stack's parameters: the lender's mail relay, WeChat and the front ends' one
+    origin (the API server's, which serves them) are on loopback."""
     return {
+        "FrontEndOrigins": f"http://127.0.0.1:{api_port}",
         "Sandbox": str(sandbox).lower(),
         "Stage": "dev",
         "LogLevel": log_level,

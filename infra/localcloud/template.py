@@ -88,6 +88,8 @@ class Resolver:
                 return self._sub(arg)
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(str(arg[0]))
             if key in _CONDITIONALS:
                 return _CONDITIONALS[key](self, arg)
         return {k: self.resolve(v) for k, v in value.items()}
