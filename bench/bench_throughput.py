@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def tickets(cloud: LocalCloud, count: int) -> list[Ticket]:
     return out
 
 
-def run_rate(cloud: LocalCloud, rate: int, seconds: float, stream: list[Ticket]) -> dict[str, Any]:
+def run_rate(cloud: LocalCloud, rate: int, stream: list[Ticket]) -> dict[str, Any]:
     """`stream` arrives at `rate` a minute; waits for every applicant to finish."""
     interval = 60.0 / rate
     before = cloud.registry.usage_snapshot()
@@ -198,7 +199,7 @@ print(json.dumps({"import_s": imported - started, "first_use_s": extra}))
 
 def cold_starts(cloud: LocalCloud, runs: int = 3) -> dict[str, Any]:
     """Each function's module import (Lambda's init phase), in fresh interpreters."""
-    env = {**_environment(), "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}"}
     baseline = _median_wall([sys.executable, "-c", "pass"], env, runs)
     out: dict[str, Any] = {"interpreter_start_s": round(baseline, 3), "functions": {}}
     for logical_id, spec in sorted(cloud.deployment.functions.items()):
@@ -227,12 +228,6 @@ def cold_starts(cloud: LocalCloud, runs: int = 3) -> dict[str, Any]:
             }
         print(f"  cold start {logical_id}: {out['functions'][logical_id]}", flush=True)
     return out
-
-
-def _environment() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def _median_wall(command: list[str], env: dict[str, str], runs: int) -> float:
@@ -394,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         start = 0
         for rate, size in zip(rates, sizes, strict=True):
             print(f"rate {rate}/min for {args.seconds:.0f} s: {size} applicants", flush=True)
-            run = run_rate(cloud, rate, args.seconds, stream[start : start + size])
+            run = run_rate(cloud, rate, stream[start : start + size])
             start += size
             runs.append(run)
             print(

@@ -50,9 +50,13 @@ class Reminder:
     instalment: int
     kind: ReminderKind
     send_at: datetime  # aware, China time, outside the quiet hours
-    text: str  # the SMS; other channels render their own from the fields
     amount_fen: int
     due_date: date
+
+    @property
+    def text(self) -> str:
+        """The SMS; other channels render their own from the fields."""
+        return text(self.kind, self.amount_fen, self.due_date)
 
     @property
     def key(self) -> str:
@@ -100,15 +104,7 @@ def reminders_for(
         return []
     today = now.astimezone(CHINA).date()
     return [
-        Reminder(
-            loan_id,
-            instalment,
-            kind,
-            next_allowed(now),
-            text(kind, unpaid_fen, due_date),
-            unpaid_fen,
-            due_date,
-        )
+        Reminder(loan_id, instalment, kind, next_allowed(now), unpaid_fen, due_date)
         for kind in kinds_due(due_date, today)
     ]
 
