@@ -10,10 +10,11 @@ progress once a second. Latencies come from the application's own event times
 Per rate: decision and disbursement p50/p95/p99 (of the applicants after the first 20%
 of the window: the steady state), the completion rate sustained over the window, and CPU
 seconds per application: each function's (the handler thread's CPU, summed over its
-invocations), the applicants' own (HTTP client, uploads), and the rest of the process
-(moto, the Step Functions interpreter, the API server, the banks, and threads a handler
-starts that are not its own, such as ONNX Runtime's). Then each function's cold start in
-a fresh interpreter, and the cost per application in AWS (`bench/aws_prices.json`).
+invocations, plus the threads its cold start left running: ONNX Runtime's pool and the
+OCR recogniser's), the applicants' own (HTTP client, uploads), and the rest of the
+process (moto, the Step Functions interpreter, the API server, the banks). Then each
+function's cold start in a fresh interpreter, and the cost per application in AWS
+(`bench/aws_prices.json`).
 
 Writes reports/throughput.json and reports/throughput.png. No assertions: figures only.
 """
@@ -134,7 +135,7 @@ def run_rate(cloud: LocalCloud, rate: int, stream: list[Ticket]) -> dict[str, An
     ]
     steady_minutes = (window * (1 - WARM_UP_SHARE)) / 60
     n = len(stream)
-    function_cpu = sum(u.cpu_seconds for u in functions.values())
+    function_cpu = sum(u.cpu_seconds + u.worker_cpu_seconds for u in functions.values())
     client_cpu = sum(t.client_cpu for t in stream)
     return {
         "rate_per_minute": rate,
@@ -148,8 +149,16 @@ def run_rate(cloud: LocalCloud, rate: int, stream: list[Ticket]) -> dict[str, An
         "wall_until_drained_s": round(wall, 1),
         "cpu_s_per_application": {
             "functions": {
-                k: round(u.cpu_seconds / n, 4)
-                for k, u in sorted(functions.items(), key=lambda kv: -kv[1].cpu_seconds)
+                k: round((u.cpu_seconds + u.worker_cpu_seconds) / n, 4)
+                for k, u in sorted(
+                    functions.items(), key=lambda kv: -kv[1].cpu_seconds - kv[1].worker_cpu_seconds
+                )
+            },
+            # Of which in the threads a function started (ONNX Runtime's, the OCR pool).
+            "functions_worker_threads": {
+                k: round(u.worker_cpu_seconds / n, 4)
+                for k, u in sorted(functions.items())
+                if u.worker_cpu_seconds
             },
             "functions_total": round(function_cpu / n, 4),
             "applicants_clients": round(client_cpu / n, 4),
@@ -173,6 +182,7 @@ def _minus(a: Usage, b: Usage) -> Usage:
         a.invocations - b.invocations,
         a.wall_seconds - b.wall_seconds,
         a.cpu_seconds - b.cpu_seconds,
+        a.worker_cpu_seconds - b.worker_cpu_seconds,
     )
 
 

@@ -95,12 +95,57 @@ def _import_file(name: str, path: Path) -> ModuleType:
 
 @dataclass
 class Usage:
-    """What a function's invocations took: wall seconds and the handler thread's CPU
-    seconds (threads a handler starts itself, such as ONNX Runtime's, are not in it)."""
+    """What a function's invocations took: wall seconds, the handler thread's CPU
+    seconds, and the CPU seconds of the threads its first invocation (its cold start)
+    left running: ONNX Runtime's intra-op pool, the OCR recogniser's line pool."""
 
     invocations: int = 0
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
+    worker_cpu_seconds: float = 0.0
+
+
+_TICKS: float = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+
+
+def _thread_ids() -> set[int]:
+    try:
+        return {int(t) for t in os.listdir("/proc/self/task")}
+    except OSError:  # not Linux: worker threads go unattributed
+        return set()
+
+
+def _thread_cpu(tid: int) -> float | None:
+    """A thread's user + system CPU seconds (10 ms resolution), None once it ended."""
+    try:
+        stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class WorkerThreads:
+    """Threads a function started at its cold start, and their CPU so far. A thread
+    another function or moto started in the same moment would be counted too; those
+    are short-lived request threads, and an ended thread keeps its last reading."""
+
+    def __init__(self) -> None:
+        self._owner: dict[int, str] = {}
+        self._last: dict[int, float] = {}
+
+    def adopt(self, logical_id: str, tids: set[int]) -> None:
+        for tid in tids:
+            self._owner.setdefault(tid, logical_id)
+
+    def cpu_by_function(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for tid, owner in self._owner.items():
+            now = _thread_cpu(tid)
+            if now is not None:
+                self._last[tid] = now
+            out[owner] = out.get(owner, 0.0) + self._last.get(tid, 0.0)
+        return out
 
 
 class LambdaRegistry:
@@ -111,11 +156,13 @@ class LambdaRegistry:
         self.invocations: dict[str, int] = {}
         self.usage: dict[str, Usage] = {}
         self._usage_lock = threading.Lock()
+        self._workers = WorkerThreads()
 
     def usage_snapshot(self) -> dict[str, Usage]:
         with self._usage_lock:
+            workers = self._workers.cpu_by_function()
             return {
-                k: Usage(u.invocations, u.wall_seconds, u.cpu_seconds)
+                k: Usage(u.invocations, u.wall_seconds, u.cpu_seconds, workers.get(k, 0.0))
                 for k, u in self.usage.items()
             }
 
@@ -126,6 +173,8 @@ class LambdaRegistry:
         spec = self.functions.get(name)
         if spec is None:
             return json.dumps({"errorType": "ResourceNotFound", "errorMessage": name}), True, ""
+        cold = spec.logical_id not in self.invocations
+        threads_before = _thread_ids() if cold else set()
         self.invocations[spec.logical_id] = self.invocations.get(spec.logical_id, 0) + 1
         context = LambdaContext(spec.name, spec.arn, spec.memory_mb)
         running = _running.set(spec.logical_id)
@@ -146,6 +195,9 @@ class LambdaRegistry:
         finally:
             _running.reset(running)
             self._account(spec.logical_id, time.perf_counter() - wall, time.thread_time() - cpu)
+            if cold:
+                with self._usage_lock:
+                    self._workers.adopt(spec.logical_id, _thread_ids() - threads_before)
 
     def _account(self, logical_id: str, wall: float, cpu: float) -> None:
         with self._usage_lock:
