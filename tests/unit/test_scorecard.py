@@ -40,8 +40,9 @@ def german() -> Any:
 
 @pytest.fixture(scope="module")
 def fitted(german: Any) -> tuple[Any, dict[str, Any]]:
-    X, y = german
-    model = train.build_pipeline().fit(X, y)
+    # The packaged card is developed on the seeded 80% (the 20% holdout stays untouched).
+    X_dev, y_dev, _, _ = train.german_split(*german)
+    model = train.build_pipeline().fit(X_dev, y_dev)
     artefact = train.export_artefact(
         model,
         metrics={},
@@ -94,7 +95,13 @@ def test_shipped_artefact_contents() -> None:
     assert data["version"] == "admission-german-lr-v1"
     scaling = data["scaling"]
     assert (scaling["base_points"], scaling["base_odds"], scaling["pdo"]) == (600, 50.0, 20.0)
-    assert data["metrics"]["cv"]["auc_mean"] >= 0.78
+    # Business-ordered bins cost CV AUC (0.80 -> 0.74, reports/models.json), not holdout AUC.
+    assert data["metrics"]["cv"]["auc_mean"] >= 0.72
+    assert data["metrics"]["cv"]["repeats"] >= 5
+    hold = data["metrics"]["holdout"]
+    assert hold["rows"] == 200 and hold["auc"] >= 0.72
+    assert data["dataset"]["rows"] + hold["rows"] == 1000
+    assert 0 < data["metrics"]["policy_chance"]["chance_bad_rate_within_target"]["chance"] < 1
     assert set(data["coefficients"]) == {f["name"] for f in data["features"]}
     assert not set(data["model"]["excluded_protected"]) & set(data["coefficients"])
     cut = data["cutoffs"]

@@ -192,7 +192,8 @@ def test_unknown_purpose_is_left_to_the_missing_bin() -> None:
     profile = clean_and_merge(reports(s)[0])
     app = Application(1_000_000, 12, "spaceship", 1_500_000, 0)
     features = features_for_model(profile, app)
-    assert "purpose" not in features and features["credit_amount"] == 10_000
+    # 10,000 yuan, the assumed median request, is scored as German's median amount.
+    assert "purpose" not in features and features["credit_amount"] == 2320
 
 
 def test_sandbox_end_to_end_decisions() -> None:

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 from lending.ports import Clock, SystemClock
-from lending.scoring.profile import BUREAU_TO_MODEL, PURPOSE_TO_MODEL, Application
+from lending.scoring.profile import (
+    BUREAU_TO_MODEL,
+    PURPOSE_TO_MODEL,
+    Application,
+    amount_fen_for_model,
+)
 from lending.scoring.sources import (
     DataSource,
     FaultSwitch,
@@ -141,7 +146,7 @@ def sandbox_application(subject: Subject, rows: tuple[GermanRow, ...] | None = N
     income_yuan = 4_000 + int(_uniform("income", subject.id_number_hash) * 26_000)
     debt_share = _uniform("debt", subject.id_number_hash) * 0.3
     return Application(
-        requested_amount_fen=int(attrs["credit_amount"]) * 100,
+        requested_amount_fen=amount_fen_for_model(int(attrs["credit_amount"])),
         term_months=int(attrs["duration_in_month"]),
         purpose=_MODEL_TO_PURPOSE[str(attrs["purpose"])],
         monthly_income_fen=income_yuan * 100,

@@ -6,8 +6,10 @@ never lift an applicant over the data-coverage bar.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Final
 
 from lending.scoring.sources import FieldValue, Product, SourceReport
@@ -133,9 +135,67 @@ PURPOSE_TO_MODEL: Final[Mapping[str, str]] = {
     "other": "others",
 }
 
-# The German baseline was fitted on DM amounts; yuan are used 1:1 as the model's amount
-# unit until the model is retrained on local data.
-FEN_PER_MODEL_AMOUNT_UNIT: Final = 100
+# Requested amounts onto the training population (issue 12, point 3). The German card was
+# fitted on 1970s Deutsche Mark (250-18,424 DM); read 1:1 as yuan, every loan of 9,271 yuan
+# or more fell in its worst amount bin while our consumer products lend 500-200,000 yuan.
+# Quantile mapping instead: an amount at percentile q of our consumer applicants' requests is
+# scored as the German amount at percentile q, so "a large loan for this population" means
+# the same in both. Piecewise linear between the 5% knots below, clamped at the ends.
+AMOUNT_PERCENTILES: Final = tuple(range(0, 101, 5))
+# German credit_amount (DM) at those percentiles (numpy's linear method; a test recomputes
+# them from the data set).
+GERMAN_AMOUNT_DM: Final = (
+    250.0, 708.95, 932.0, 1157.55, 1262.0, 1365.5, 1479.4, 1602.65, 1906.8, 2100.55, 2319.5,
+    2578.0, 2852.4, 3187.4, 3590.0, 3972.25, 4720.0, 5969.95, 7179.4, 9162.7, 18424.0,
+)  # fmt: skip
+# Our consumer applicants' requested amounts (yuan) at the same percentiles. Until enough of
+# our own matured applications are counted (lending.scoring.profile.amount_knots recomputes
+# this from observed requests), the assumption is log-uniform across the consumer products'
+# limits, 500-200,000 yuan: equal shares of applicants per doubling of the amount, median
+# 10,000 yuan (scored as the German median, 2,319.5 DM).
+CONSUMER_AMOUNT_YUAN: Final = tuple(
+    float(round(500 * 400 ** (q / 100))) for q in AMOUNT_PERCENTILES
+)
+
+
+def amount_knots(amounts_yuan: Iterable[float]) -> tuple[float, ...]:
+    """Our applicants' amount percentiles (AMOUNT_PERCENTILES) from observed requests, to
+    replace CONSUMER_AMOUNT_YUAN once enough applications are counted (linear method)."""
+    xs = sorted(amounts_yuan)
+    if len(xs) < 2:
+        raise ValueError("need at least two amounts")
+    out = []
+    for q in AMOUNT_PERCENTILES:
+        pos = (len(xs) - 1) * q / 100
+        lo = int(pos)
+        hi = min(lo + 1, len(xs) - 1)
+        out.append(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
+    return tuple(out)
+
+
+def _interpolate(x: Fraction, xs: Sequence[float], ys: Sequence[float]) -> Fraction:
+    if x <= Fraction(xs[0]):
+        return Fraction(ys[0])
+    if x >= Fraction(xs[-1]):
+        return Fraction(ys[-1])
+    for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:], strict=False):
+        a, b = Fraction(x0), Fraction(x1)
+        if a <= x <= b:
+            return Fraction(y0) + (Fraction(y1) - Fraction(y0)) * (x - a) / (b - a)
+    raise AssertionError("knots are increasing")
+
+
+def model_amount(requested_amount_fen: int) -> int:
+    """The German-scale amount (whole DM, half up) the scorecard reads for a request."""
+    dm = _interpolate(Fraction(requested_amount_fen, 100), CONSUMER_AMOUNT_YUAN, GERMAN_AMOUNT_DM)
+    return math.floor(dm + Fraction(1, 2))
+
+
+def amount_fen_for_model(amount_dm: int) -> int:
+    """The request (fen) that model_amount maps to `amount_dm`: sandbox applicants ask for
+    the amount whose mapped value is their German row's."""
+    yuan = _interpolate(Fraction(amount_dm), GERMAN_AMOUNT_DM, CONSUMER_AMOUNT_YUAN)
+    return math.floor(yuan * 100 + Fraction(1, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +270,8 @@ def features_for_model(profile: RiskProfile, application: Application) -> dict[s
         if value is not None:
             features[model_name] = value
     features["duration_in_month"] = application.term_months
-    features["credit_amount"] = application.requested_amount_fen // FEN_PER_MODEL_AMOUNT_UNIT
+    # Term in months means the same in both populations; the amount is quantile-mapped.
+    features["credit_amount"] = model_amount(application.requested_amount_fen)
     purpose = PURPOSE_TO_MODEL.get(application.purpose)
     if purpose is not None:
         features["purpose"] = purpose
