@@ -357,6 +357,34 @@ def contract(application_id: str) -> dict[str, Any]:
     }
 
 
+@app.route("/v1/applications/{application_id}/contract/preview", methods=["GET"])
+@endpoint
+def contract_preview(application_id: str) -> dict[str, Any]:
+    """The offer's contract to read before accepting (its applicant only)."""
+    check_application_id(application_id)
+    preview: dict[str, Any] = wiring.borrower_contracts().preview(principal(), application_id)
+    return preview
+
+
+@app.route("/v1/applications/{application_id}/contract/pdf", methods=["GET"])
+@endpoint
+def contract_pdf(application_id: str) -> dict[str, Any]:
+    """A short-lived presigned GET of the signed contract PDF (its applicant only)."""
+    check_application_id(application_id)
+    link: dict[str, Any] = wiring.borrower_contracts().signed_pdf(principal(), application_id)
+    return link
+
+
+@app.route("/v1/messages", methods=["GET"])
+@endpoint
+def my_messages() -> dict[str, Any]:
+    """The reminders the borrower was sent, newest first."""
+    found = borrowers.messages(
+        principal(), wiring.application_service(), wiring.repayments(), wiring.sent_reminders()
+    )
+    return {"messages": found}
+
+
 @app.route("/v1/loans", methods=["GET"])
 @endpoint
 def my_loans() -> dict[str, Any]:

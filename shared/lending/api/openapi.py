@@ -68,6 +68,23 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | Non
         None,
         200,
     ),
+    (
+        "get",
+        "/v1/applications/{application_id}/contract/preview",
+        "The offer's unsigned contract, to read before accepting",
+        None,
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/v1/applications/{application_id}/contract/pdf",
+        "A short-lived download link of the signed contract PDF",
+        None,
+        None,
+        200,
+    ),
+    ("get", "/v1/messages", "My reminders, newest first", None, None, 200),
     ("get", "/v1/loans", "My loans, with what is due and outstanding", None, None, 200),
     ("get", "/v1/loans/{loan_id}", "A loan: its schedule and its statement", None, None, 200),
     (

@@ -46,8 +46,10 @@ if TYPE_CHECKING:
         DynamoCheckpoints,
         DynamoLoanStates,
         DynamoNights,
+        DynamoReminderLog,
         DynamoWorkIndex,
     )
+    from lending.borrowers import BorrowerContracts
     from lending.finance_desk import FinanceDesk
     from lending.funding.confirmations import FundingConfirmations
     from lending.modelling.retrain import Retrainer
@@ -504,6 +506,21 @@ def application_service() -> ApplicationService:
         blind_index=blind_index(),
         clock=clock(),
     )
+
+
+@_per_function
+def borrower_contracts() -> BorrowerContracts:
+    from lending.borrowers import BorrowerContracts
+
+    return BorrowerContracts(applications=application_service(), links=documents(), clock=clock())
+
+
+@_per_function
+def sent_reminders() -> DynamoReminderLog:
+    """The reminders log, read for the borrower's messages page."""
+    from lending.aws.servicing import DynamoReminderLog
+
+    return DynamoReminderLog(client("dynamodb"), settings().loans_table)
 
 
 @_per_function
