@@ -585,6 +585,34 @@ def settlement_file(funder_id: str, day: str) -> dict[str, Any]:
     return link
 
 
+@app.route("/v1/finance/due", methods=["GET"])
+@endpoint
+def finance_due() -> dict[str, Any]:
+    """Instalments falling due with something unpaid, by day (`from`, `to`: a week at most;
+    today by default)."""
+    who = principal()
+    first = day_query("from") or today()
+    last = day_query("to") or first
+    due: dict[str, Any] = wiring.portfolio_views().due_between(who, first, last)
+    return due
+
+
+@app.route("/v1/finance/overdue", methods=["GET"])
+@endpoint
+def finance_overdue() -> dict[str, Any]:
+    """The overdue loans by bucket (M1..M3+), longest overdue first."""
+    overdue: dict[str, Any] = wiring.portfolio_views().overdue(principal())
+    return overdue
+
+
+@app.route("/v1/finance/portfolio", methods=["GET"])
+@endpoint
+def finance_portfolio() -> dict[str, Any]:
+    """Last night's five-tier mix, buckets and NPL ratio."""
+    mix: dict[str, Any] = wiring.portfolio_views().mix(principal())
+    return mix
+
+
 # -- admin ------------------------------------------------------------------------------------
 
 

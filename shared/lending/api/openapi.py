@@ -114,6 +114,16 @@ ROUTES: tuple[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | Non
     ("get", "/v1/finance/digests", "The days with a digest (from, to)", None, None, 200),
     ("get", "/v1/finance/digests/{day}", "Finance's digest of a working morning", None, None, 200),
     ("get", "/v1/finance/funders", "Funder positions (finance)", None, None, 200),
+    ("get", "/v1/finance/due", "Instalments falling due, by day (from, to)", None, None, 200),
+    ("get", "/v1/finance/overdue", "Overdue loans by bucket (finance)", None, None, 200),
+    (
+        "get",
+        "/v1/finance/portfolio",
+        "Last night's five-tier mix, buckets and NPL ratio",
+        None,
+        None,
+        200,
+    ),
     (
         "get",
         "/v1/finance/funders/{funder_id}/settlements",

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from lending.scoring.scorecard import Scorecard
     from lending.servicing.finance_reports import FinanceReports
     from lending.servicing.nightly import PageRunner, Reminding, Servicing
+    from lending.servicing.portfolio_views import PortfolioViews
     from lending.servicing.repayments import Repayments
 
 _overrides: dict[str, Any] = {}
@@ -303,6 +304,18 @@ def finance_reports() -> FinanceReports:
             s.finance_sender,
             [r for r in s.finance_recipients.split(",") if r],
         ),
+    )
+
+
+@_per_function
+def portfolio_views() -> PortfolioViews:
+    from lending.aws.finance import DynamoDueInstalments
+    from lending.servicing.portfolio_views import PortfolioViews
+
+    return PortfolioViews(
+        watch=work_index(),
+        due=DynamoDueInstalments(client("dynamodb"), settings().loans_table),
+        nights=nights(),
     )
 
 
