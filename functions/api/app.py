@@ -20,7 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from lending import borrowers
 from lending.api.openapi import openapi
-from lending.api.proxy import json_reply, route_event
+from lending.api.proxy import (
+    allowed_origins,
+    cors_headers,
+    json_reply,
+    preflight_reply,
+    request_origin,
+    route_event,
+)
 from lending.api.schemas import (
     Classification,
     CreateApplicationRequest,
@@ -663,11 +670,17 @@ def confirm_funding(funder_id: str) -> Response:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway (`ANY /{proxy+}`) → the Chalice route the path names; else 404."""
+    """API Gateway (`ANY /{proxy+}`) → the Chalice route the path names; else 404.
+    Cross-origin callers: the front ends' origins only (FrontEndOrigins)."""
+    allowed = allowed_origins(wiring.config().front_end_origins)
+    if event.get("httpMethod") == "OPTIONS":
+        return preflight_reply(event, allowed, SECURITY_HEADERS)
+    cors = cors_headers(request_origin(event), allowed)
     routed = route_event(event, app.routes)
     if routed is None:
         return json_reply(
-            404, {"code": "not_found", "message": "no such endpoint"}, SECURITY_HEADERS
+            404, {"code": "not_found", "message": "no such endpoint"}, {**SECURITY_HEADERS, **cors}
         )
     reply: dict[str, Any] = app(routed, context)
+    reply.setdefault("headers", {}).update(cors)
     return reply
