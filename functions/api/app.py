@@ -20,7 +20,14 @@ from pydantic import BaseModel, ValidationError
 
 from lending import borrowers
 from lending.api.openapi import openapi
-from lending.api.proxy import json_reply, route_event
+from lending.api.proxy import (
+    allowed_origins,
+    cors_headers,
+    json_reply,
+    preflight_reply,
+    request_origin,
+    route_event,
+)
 from lending.api.schemas import (
     Classification,
     CreateApplicationRequest,
@@ -357,6 +364,34 @@ def contract(application_id: str) -> dict[str, Any]:
     }
 
 
+@app.route("/v1/applications/{application_id}/contract/preview", methods=["GET"])
+@endpoint
+def contract_preview(application_id: str) -> dict[str, Any]:
+    """The offer's contract to read before accepting (its applicant only)."""
+    check_application_id(application_id)
+    preview: dict[str, Any] = wiring.borrower_contracts().preview(principal(), application_id)
+    return preview
+
+
+@app.route("/v1/applications/{application_id}/contract/pdf", methods=["GET"])
+@endpoint
+def contract_pdf(application_id: str) -> dict[str, Any]:
+    """A short-lived presigned GET of the signed contract PDF (its applicant only)."""
+    check_application_id(application_id)
+    link: dict[str, Any] = wiring.borrower_contracts().signed_pdf(principal(), application_id)
+    return link
+
+
+@app.route("/v1/messages", methods=["GET"])
+@endpoint
+def my_messages() -> dict[str, Any]:
+    """The reminders the borrower was sent, newest first."""
+    found = borrowers.messages(
+        principal(), wiring.application_service(), wiring.repayments(), wiring.sent_reminders()
+    )
+    return {"messages": found}
+
+
 @app.route("/v1/loans", methods=["GET"])
 @endpoint
 def my_loans() -> dict[str, Any]:
@@ -557,6 +592,34 @@ def settlement_file(funder_id: str, day: str) -> dict[str, Any]:
     return link
 
 
+@app.route("/v1/finance/due", methods=["GET"])
+@endpoint
+def finance_due() -> dict[str, Any]:
+    """Instalments falling due with something unpaid, by day (`from`, `to`: a week at most;
+    today by default)."""
+    who = principal()
+    first = day_query("from") or today()
+    last = day_query("to") or first
+    due: dict[str, Any] = wiring.portfolio_views().due_between(who, first, last)
+    return due
+
+
+@app.route("/v1/finance/overdue", methods=["GET"])
+@endpoint
+def finance_overdue() -> dict[str, Any]:
+    """The overdue loans by bucket (M1..M3+), longest overdue first."""
+    overdue: dict[str, Any] = wiring.portfolio_views().overdue(principal())
+    return overdue
+
+
+@app.route("/v1/finance/portfolio", methods=["GET"])
+@endpoint
+def finance_portfolio() -> dict[str, Any]:
+    """Last night's five-tier mix, buckets and NPL ratio."""
+    mix: dict[str, Any] = wiring.portfolio_views().mix(principal())
+    return mix
+
+
 # -- admin ------------------------------------------------------------------------------------
 
 
@@ -607,11 +670,17 @@ def confirm_funding(funder_id: str) -> Response:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway (`ANY /{proxy+}`) → the Chalice route the path names; else 404."""
+    """API Gateway (`ANY /{proxy+}`) → the Chalice route the path names; else 404.
+    Cross-origin callers: the front ends' origins only (FrontEndOrigins)."""
+    allowed = allowed_origins(wiring.config().front_end_origins)
+    if event.get("httpMethod") == "OPTIONS":
+        return preflight_reply(event, allowed, SECURITY_HEADERS)
+    cors = cors_headers(request_origin(event), allowed)
     routed = route_event(event, app.routes)
     if routed is None:
         return json_reply(
-            404, {"code": "not_found", "message": "no such endpoint"}, SECURITY_HEADERS
+            404, {"code": "not_found", "message": "no such endpoint"}, {**SECURITY_HEADERS, **cors}
         )
     reply: dict[str, Any] = app(routed, context)
+    reply.setdefault("headers", {}).update(cors)
     return reply

@@ -498,7 +498,8 @@ class PostPolicyMiddleware:
 def install(
     server: ThreadedMotoServer, region: str, credentials: Mapping[str, str] | None = None
 ) -> None:
-    """Put the checks in front of a started moto server (before any URL is handed out).
+    """Put the checks in front of a started moto server (before any URL is handed out):
+    presigned POSTs here, presigned GETs in `s3_presigned_get`.
 
     `credentials` (access key id -> secret) default to those this process's boto3 clients
     sign with, the presigning client included: while `mock_aws` runs, moto's own fake keys
@@ -514,4 +515,7 @@ def install(
     wsgi = server._server
     if wsgi is None:
         raise RuntimeError("start the moto server before installing the POST-policy checks")
-    wsgi.app = PostPolicyMiddleware(wsgi.app, PostPolicyChecker(credentials, region))
+    from infra.localcloud.s3_presigned_get import PresignedGetChecker, PresignedGetMiddleware
+
+    checked_gets = PresignedGetMiddleware(wsgi.app, PresignedGetChecker(credentials, region))
+    wsgi.app = PostPolicyMiddleware(checked_gets, PostPolicyChecker(credentials, region))

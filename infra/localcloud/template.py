@@ -22,6 +22,10 @@ _TAGS = {
     "!Equals": "Fn::Equals",
     "!Select": "Fn::Select",
     "!Split": "Fn::Split",
+    "!And": "Fn::And",
+    "!Or": "Fn::Or",
+    "!Not": "Fn::Not",
+    "!Condition": "Condition",
 }
 
 

@@ -81,6 +81,10 @@ class Screen:
     page: Any
     base_url: str
     problems: list[str] = field(default_factory=list)
+    # Requests that failed, by URL; a download (the browser saving an attachment rather
+    # than showing it) ends its navigation as net::ERR_ABORTED, which is no failure.
+    failed: dict[str, str] = field(default_factory=dict)
+    downloads: set[str] = field(default_factory=set)
 
     def open(self, path: str) -> None:
         self.page.goto(self.base_url + path)
@@ -116,14 +120,17 @@ def _screen(browser: Any, cloud: LocalCloud, **context: Any) -> Iterator[Screen]
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: screen.problems.append(f"page error: {exc}"))
-    page.on(
-        "requestfailed",
-        lambda req: screen.problems.append(f"request failed: {req.url} {req.failure}"),
-    )
+    page.on("requestfailed", lambda req: screen.failed.setdefault(req.url, str(req.failure)))
+    page.on("download", lambda download: screen.downloads.add(download.url))
     try:
         yield screen
     finally:
         ctx.close()
+    screen.problems += [
+        f"request failed: {url} {why}"
+        for url, why in screen.failed.items()
+        if not (url in screen.downloads and why == "net::ERR_ABORTED")
+    ]
     assert not screen.problems, "the browser reported:\n" + "\n".join(screen.problems)
 
 

@@ -130,3 +130,30 @@ def test_one_address_serves_the_front_ends_and_the_api(cloud: Any) -> None:
     assert headers["cache-control"] == "no-store"
     status, headers, body = get("/h5/", "HEAD")
     assert status == 200 and body == b"" and int(headers["content-length"]) > 0
+
+
+@pytest.mark.localcloud
+def test_the_api_answers_cross_origin_callers_from_the_front_ends_origins_only(
+    cloud: Any,
+) -> None:
+    def send(method: str, origin: str) -> tuple[int, dict[str, str]]:
+        request = urllib.request.Request(
+            cloud.api_url + "/v1/products",
+            method=method,
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, {k.lower(): v for k, v in reply.headers.items()}
+        except urllib.error.HTTPError as exc:
+            return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+    front_end = cloud.api_url  # FrontEndOrigins of the local deployment: its one address
+    status, headers = send("GET", front_end)
+    assert status == 200 and headers["access-control-allow-origin"] == front_end
+    status, headers = send("OPTIONS", front_end)
+    assert status == 204 and "Authorization" in headers["access-control-allow-headers"]
+    status, headers = send("GET", "https://elsewhere.example")
+    assert status == 200 and "access-control-allow-origin" not in headers
+    status, headers = send("OPTIONS", "https://elsewhere.example")
+    assert status == 403 and "access-control-allow-origin" not in headers

@@ -64,6 +64,12 @@ def _disbursed(applicant: Applicant, cloud: LocalCloud) -> dict[str, Any]:
         applicant._call("GET", f"/v1/applications/{applicant.application_id}/contract").status
         == 200
     )
+    # The signed PDF by a presigned GET (S3 reads it with the API's role); the messages.
+    link = applicant._call("GET", f"/v1/applications/{applicant.application_id}/contract/pdf")
+    assert link.status == 200, link.body
+    with urllib.request.urlopen(link.body["url"], timeout=30) as pdf:
+        assert pdf.read().startswith(b"%PDF")
+    assert applicant._call("GET", "/v1/messages").status == 200
     # A repayment: the order goes to the payment channel's queue, its callback is applied.
     paying = applicant._call("POST", f"/v1/loans/{view['loan_id']}/repayments", {"amount_fen": 100})
     assert paying.status == 202, paying.body

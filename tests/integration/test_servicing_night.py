@@ -32,6 +32,7 @@ from lending.servicing.digest import is_working_day
 from lending.servicing.funder_file import funder_file_name
 from lending.servicing.ledger import EntryKind, check
 from lending.servicing.nightly import Job, debit_order_id
+from lending.servicing.reminders import text as reminder_text
 
 COUNT = 24
 DAYS = 13
@@ -153,6 +154,12 @@ def test_reminders_name_the_amount_and_day_and_nothing_personal(
             assert overdue == []
         for text in mine:
             assert loan.applicant_id not in text and "身份证" not in text
+        # The borrower's messages page reads the log: each SMS, in the words it was sent.
+        logged = []
+        for sent in wiring.sent_reminders().sent(loan.id):
+            assert sent.amount_fen is not None and sent.due_date is not None
+            logged.append(reminder_text(sent.kind, sent.amount_fen, sent.due_date))
+        assert set(mine) <= set(logged)
         by_wechat = [m for m in cloud.wechat_outbox() if m.openid == loan.applicant_id]
         if loan.id not in book.wechat:
             assert by_wechat == []

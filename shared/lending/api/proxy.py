@@ -60,3 +60,57 @@ def json_reply(status: int, body: Mapping[str, Any], headers: Mapping[str, str])
         "body": json.dumps(body),
         "isBase64Encoded": False,
     }
+
+
+# -- CORS: the front ends' origins only (FrontEndOrigins) ----------------------------------
+
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+CORS_MAX_AGE = "600"
+
+
+def allowed_origins(setting: str) -> frozenset[str]:
+    """The comma-separated origins of the setting, as browsers send them (no slash)."""
+    return frozenset(o.strip().rstrip("/") for o in setting.split(",") if o.strip())
+
+
+def request_origin(event: Mapping[str, Any]) -> str | None:
+    headers = event.get("headers") or {}
+    for name, value in headers.items():
+        if name.lower() == "origin" and value:
+            return str(value)
+    return None
+
+
+def cors_headers(origin: str | None, allowed: frozenset[str]) -> dict[str, str]:
+    """Headers that let an allowed origin read the reply; nothing for any other origin
+    (the browser then withholds the reply from its page). Vary: Origin either way, so no
+    cache hands one origin's answer to another."""
+    if origin is None or origin not in allowed:
+        return {"Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def preflight_reply(
+    event: Mapping[str, Any], allowed: frozenset[str], headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """OPTIONS: 204 with what an allowed origin may send; 403 for any other origin."""
+    origin = request_origin(event)
+    if origin is None or origin not in allowed:
+        return json_reply(
+            403,
+            {"code": "origin_not_allowed", "message": "this origin may not call the API"},
+            {**headers, "Vary": "Origin"},
+        )
+    return {
+        "statusCode": 204,
+        "headers": {
+            **headers,
+            **cors_headers(origin, allowed),
+            "Access-Control-Allow-Methods": CORS_METHODS,
+            "Access-Control-Allow-Headers": CORS_HEADERS,
+            "Access-Control-Max-Age": CORS_MAX_AGE,
+        },
+        "body": "",
+        "isBase64Encoded": False,
+    }

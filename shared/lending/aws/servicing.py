@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,7 +31,7 @@ from lending.servicing.nightly import (
     shard_of,
 )
 from lending.servicing.nightly import watch_key as _watch_key
-from lending.servicing.reminders import Reminder
+from lending.servicing.reminders import Reminder, ReminderKind, SentReminder
 
 
 class DynamoWorkIndex:
@@ -195,7 +195,13 @@ class DynamoReminderLog:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item={**self._key(reminder), "send_at": {"S": reminder.send_at.isoformat()}},
+                Item={
+                    **self._key(reminder),
+                    "send_at": {"S": reminder.send_at.isoformat()},
+                    # What the text was made of, for the borrower's messages page.
+                    "amount_fen": {"N": str(reminder.amount_fen)},
+                    "due_date": {"S": reminder.due_date.isoformat()},
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
@@ -206,6 +212,40 @@ class DynamoReminderLog:
 
     def release(self, reminder: Reminder) -> None:
         self._db.delete_item(TableName=self._table, Key=self._key(reminder))
+
+    def sent(self, loan_id: str) -> list[SentReminder]:
+        """The loan's logged reminders: its partition's REMIND# items (at most six per
+        instalment), read with one paged query, never a scan."""
+        found: list[SentReminder] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :remind)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"LOAN#{loan_id}"},
+                ":remind": {"S": "REMIND#"},
+            },
+        }
+        while True:
+            out = self._db.query(**kwargs)
+            for item in out["Items"]:
+                _, number, kind = item["sk"]["S"].split("#")
+                found.append(
+                    SentReminder(
+                        loan_id=loan_id,
+                        instalment=int(number),
+                        kind=ReminderKind(kind),
+                        sent_at=datetime.fromisoformat(item["send_at"]["S"]),
+                        amount_fen=int(item["amount_fen"]["N"]) if "amount_fen" in item else None,
+                        due_date=(
+                            date.fromisoformat(item["due_date"]["S"])
+                            if "due_date" in item
+                            else None
+                        ),
+                    )
+                )
+            if "LastEvaluatedKey" not in out:
+                return found
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     @staticmethod
     def _key(reminder: Reminder) -> dict[str, Any]:

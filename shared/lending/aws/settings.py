@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     wechat_reminder_template_id: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_miniprogram_state: str = "formal"
+    # The origins the front ends are served from (comma-separated): the only ones a
+    # browser may call the API from across origins (CORS).
+    front_end_origins: str = ""
     # Loans each call of a servicing job's page handles (about 20 ms each on AWS).
     servicing_page_size: int = 100
     # Only the local cloud and staging allow the sandbox login and sandbox data providers.

@@ -46,8 +46,10 @@ if TYPE_CHECKING:
         DynamoCheckpoints,
         DynamoLoanStates,
         DynamoNights,
+        DynamoReminderLog,
         DynamoWorkIndex,
     )
+    from lending.borrowers import BorrowerContracts
     from lending.finance_desk import FinanceDesk
     from lending.funding.confirmations import FundingConfirmations
     from lending.modelling.retrain import Retrainer
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
     from lending.scoring.scorecard import Scorecard
     from lending.servicing.finance_reports import FinanceReports
     from lending.servicing.nightly import PageRunner, Reminding, Servicing
+    from lending.servicing.portfolio_views import PortfolioViews
     from lending.servicing.repayments import Repayments
 
 _overrides: dict[str, Any] = {}
@@ -305,6 +308,18 @@ def finance_reports() -> FinanceReports:
 
 
 @_per_function
+def portfolio_views() -> PortfolioViews:
+    from lending.aws.finance import DynamoDueInstalments
+    from lending.servicing.portfolio_views import PortfolioViews
+
+    return PortfolioViews(
+        watch=work_index(),
+        due=DynamoDueInstalments(client("dynamodb"), settings().loans_table),
+        nights=nights(),
+    )
+
+
+@_per_function
 def reminding() -> Reminding:
     from lending.aws.notify import SnsSms
     from lending.aws.servicing import DynamoReminderLog
@@ -504,6 +519,21 @@ def application_service() -> ApplicationService:
         blind_index=blind_index(),
         clock=clock(),
     )
+
+
+@_per_function
+def borrower_contracts() -> BorrowerContracts:
+    from lending.borrowers import BorrowerContracts
+
+    return BorrowerContracts(applications=application_service(), links=documents(), clock=clock())
+
+
+@_per_function
+def sent_reminders() -> DynamoReminderLog:
+    """The reminders log, read for the borrower's messages page."""
+    from lending.aws.servicing import DynamoReminderLog
+
+    return DynamoReminderLog(client("dynamodb"), settings().loans_table)
 
 
 @_per_function

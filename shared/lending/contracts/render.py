@@ -43,7 +43,7 @@ from reportlab.platypus import (
 from lending.finance.products import format_rate
 from lending.finance.schedule import Schedule, format_yuan
 
-__all__ = ["ContractTerms", "contract_digest", "render_contract"]
+__all__ = ["ContractTerms", "contract_digest", "contract_document", "render_contract"]
 
 _FONT = "STSong-Light"
 _MASK_CHARS = ("*", "＊")
@@ -147,9 +147,9 @@ def _grid(rows: list[list[Any]], widths: list[float], header: bool) -> Table:
     return table
 
 
-def _summary(terms: ContractTerms, style: ParagraphStyle) -> Table:
+def _summary_rows(terms: ContractTerms) -> list[tuple[str, str]]:
     s: Schedule = terms.schedule
-    rows = [
+    return [
         ("出借人 Lender", terms.lender_name),
         ("借款人 Borrower", terms.borrower_name_masked),
         ("证件号码 ID number", terms.borrower_id_masked),
@@ -168,14 +168,26 @@ def _summary(terms: ContractTerms, style: ParagraphStyle) -> Table:
         ("放款日 Disbursement date", s.disbursement_date.isoformat()),
         ("到期日 Maturity date", s.maturity_date.isoformat()),
     ]
+
+
+def _summary(terms: ContractTerms, style: ParagraphStyle) -> Table:
+    rows = _summary_rows(terms)
     return _grid([[_p(k, style), _p(v, style)] for k, v in rows], [62 * mm, 108 * mm], False)
 
 
-def _schedule_table(s: Schedule) -> Table:
-    rows: list[list[Any]] = [
-        ["期数 No.", "应还日 Due", "本金 Principal", "利息 Interest", "合计 Total", "剩余本金 Rem."]
-    ]
-    rows += [
+_SCHEDULE_HEADER = [
+    "期数 No.",
+    "应还日 Due",
+    "本金 Principal",
+    "利息 Interest",
+    "合计 Total",
+    "剩余本金 Rem.",
+]
+
+
+def _schedule_rows(s: Schedule) -> list[list[str]]:
+    """The schedule's body rows and its total row (the header is _SCHEDULE_HEADER)."""
+    rows = [
         [
             str(x.number),
             x.due_date.isoformat(),
@@ -196,6 +208,11 @@ def _schedule_table(s: Schedule) -> Table:
             "",
         ]
     )
+    return rows
+
+
+def _schedule_table(s: Schedule) -> Table:
+    rows: list[list[Any]] = [list(_SCHEDULE_HEADER), *_schedule_rows(s)]
     return _grid(rows, [20 * mm, 26 * mm, 31 * mm, 29 * mm, 31 * mm, 33 * mm], True)
 
 
@@ -257,15 +274,19 @@ def _clauses(terms: ContractTerms) -> list[tuple[str, str, str]]:
     ]
 
 
-def _signature_block(terms: ContractTerms, style: ParagraphStyle) -> Table:
+def _signature_rows(terms: ContractTerms) -> list[list[str]]:
     date_text = terms.issued_at.date().isoformat()
-    rows = [
+    return [
         [
-            _p(f"出借人(电子签章) Lender: {terms.lender_name}", style),
-            _p(f"借款人(电子签名) Borrower: {terms.borrower_name_masked}", style),
+            f"出借人(电子签章) Lender: {terms.lender_name}",
+            f"借款人(电子签名) Borrower: {terms.borrower_name_masked}",
         ],
-        [_p(f"签署日期 Date: {date_text}", style), _p(f"签署日期 Date: {date_text}", style)],
+        [f"签署日期 Date: {date_text}", f"签署日期 Date: {date_text}"],
     ]
+
+
+def _signature_block(terms: ContractTerms, style: ParagraphStyle) -> Table:
+    rows = [[_p(cell, style) for cell in row] for row in _signature_rows(terms)]
     table = Table(rows, colWidths=[85 * mm, 85 * mm], rowHeights=[18 * mm, 9 * mm])
     table.setStyle(
         TableStyle(
@@ -275,27 +296,57 @@ def _signature_block(terms: ContractTerms, style: ParagraphStyle) -> Table:
     return table
 
 
+_TITLE = "借款合同 Loan Contract"
+_HEADINGS = (
+    "一、借款要素 Key terms",
+    "二、还款计划 Repayment schedule (单位：元 CNY)",
+    "三、主要条款 Key clauses",
+    "四、签署 Signatures",
+)
+
+
 def _story(terms: ContractTerms) -> list[Flowable]:
     st = _styles()
     story: list[Flowable] = [
-        _p("借款合同 Loan Contract", st["title"]),
+        _p(_TITLE, st["title"]),
         _p(f"合同编号 Contract No.: {terms.contract_number}", st["body"]),
         _p(f"签订日期 Date: {terms.issued_at.date().isoformat()}", st["body"]),
         Spacer(1, 4 * mm),
-        _p("一、借款要素 Key terms", st["h2"]),
+        _p(_HEADINGS[0], st["h2"]),
         _summary(terms, st["body"]),
-        _p("二、还款计划 Repayment schedule (单位：元 CNY)", st["h2"]),
+        _p(_HEADINGS[1], st["h2"]),
         _schedule_table(terms.schedule),
-        _p("三、主要条款 Key clauses", st["h2"]),
+        _p(_HEADINGS[2], st["h2"]),
     ]
     for heading, zh, en in _clauses(terms):
         story += [_p(heading, st["body"]), _p(zh, st["body"]), _p(en, st["small"])]
         story.append(Spacer(1, 2 * mm))
     # Never let the signature block be orphaned from its heading or split across pages.
-    story.append(
-        KeepTogether([_p("四、签署 Signatures", st["h2"]), _signature_block(terms, st["body"])])
-    )
+    story.append(KeepTogether([_p(_HEADINGS[3], st["h2"]), _signature_block(terms, st["body"])]))
     return story
+
+
+def contract_document(terms: ContractTerms) -> dict[str, Any]:
+    """The contract's text as data, from the same rows and clauses the PDF sets: what a
+    borrower reads on screen before accepting is the document that will be signed."""
+    return {
+        "title": _TITLE,
+        "contract_number": terms.contract_number,
+        "date": terms.issued_at.date().isoformat(),
+        "sections": [
+            {"heading": _HEADINGS[0], "rows": [list(r) for r in _summary_rows(terms)]},
+            {
+                "heading": _HEADINGS[1],
+                "header": list(_SCHEDULE_HEADER),
+                "rows": _schedule_rows(terms.schedule),
+            },
+            {
+                "heading": _HEADINGS[2],
+                "clauses": [{"heading": h, "zh": zh, "en": en} for h, zh, en in _clauses(terms)],
+            },
+            {"heading": _HEADINGS[3], "rows": _signature_rows(terms)},
+        ],
+    }
 
 
 def render_contract(contract: ContractTerms) -> bytes:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from lending.applications.model import ContractRecord, Status
+from lending.applications.model import ApplicantDetails, Application, ContractRecord, Status
 from lending.applications.ports import DocumentStore
 from lending.applications.privacy import open_applicant
 from lending.contracts import ContractTerms, contract_digest, render_contract
@@ -25,6 +26,30 @@ from lending.ports import Cipher, Signer
 
 LENDER_NAME = "示例小额贷款有限公司 (Example Microcredit Co., Ltd.)"
 PRIVACY_CONTACT = "privacy@lender.example"
+
+
+def contract_terms(app: Application, applicant: ApplicantDetails, now: datetime) -> ContractTerms:
+    """What the contract of `app`'s offer says, issued at `now`: one source for the signed
+    PDF and for the preview the borrower reads before accepting."""
+    if app.offer is None:
+        raise Conflict("no offer to sign", "no_offer")
+    product = get_product(app.product_id)
+    return ContractTerms(
+        contract_number="C" + app.id[1:],
+        lender_name=LENDER_NAME,
+        borrower_name_masked=mask_name(applicant.name),
+        borrower_id_masked=mask_id_number(applicant.id_number),
+        product_name_zh=product.name_zh,
+        product_name_en=product.name_en,
+        schedule=offer_schedule(app.offer, now.date()),
+        apr=Decimal(app.offer.apr),
+        total_fees_fen=app.offer.total_repayment_fen
+        - app.offer.amount_fen
+        - app.offer.total_interest_fen,
+        overdue_annual_rate=OVERDUE_ANNUAL_RATE,
+        privacy_contact=PRIVACY_CONTACT,
+        issued_at=now,
+    )
 
 
 @dataclass
@@ -54,25 +79,8 @@ class ContractSigning(Step):
             raise Conflict("no offer to sign", "no_offer")
         if app.offer_answer is None or not app.offer_answer.accepted:
             raise Conflict("the applicant has not accepted the offer", "not_accepted")
-        applicant = open_applicant(self.cipher, app)
         now = self.clock.now()
-        product = get_product(app.product_id)
-        terms = ContractTerms(
-            contract_number="C" + app.id[1:],
-            lender_name=LENDER_NAME,
-            borrower_name_masked=mask_name(applicant.name),
-            borrower_id_masked=mask_id_number(applicant.id_number),
-            product_name_zh=product.name_zh,
-            product_name_en=product.name_en,
-            schedule=offer_schedule(app.offer, now.date()),
-            apr=Decimal(app.offer.apr),
-            total_fees_fen=app.offer.total_repayment_fen
-            - app.offer.amount_fen
-            - app.offer.total_interest_fen,
-            overdue_annual_rate=OVERDUE_ANNUAL_RATE,
-            privacy_contact=PRIVACY_CONTACT,
-            issued_at=now,
-        )
+        terms = contract_terms(app, open_applicant(self.cipher, app), now)
         pdf = render_contract(terms)
         digest = contract_digest(pdf)
         signature = self.signer.sign_digest(digest)

@@ -64,6 +64,19 @@ class Reminder:
         return f"{self.loan_id}#{self.instalment:03d}#{self.kind.value}"
 
 
+@dataclass(frozen=True)
+class SentReminder:
+    """A reminder the log holds: claimed once, sent (a failed send gives its claim back).
+    Items logged before the amount and due date were kept beside the key have neither."""
+
+    loan_id: str
+    instalment: int
+    kind: ReminderKind
+    sent_at: datetime
+    amount_fen: int | None = None
+    due_date: date | None = None
+
+
 def kinds_due(due_date: date, on: date) -> list[ReminderKind]:
     """The kinds whose day is `on` for an instalment due on `due_date`."""
     return [k for k in ReminderKind if due_date + timedelta(days=k.offset_days) == on]

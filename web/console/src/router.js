@@ -6,6 +6,7 @@ import Digest from './views/Digest.vue'
 import Forbidden from './views/Forbidden.vue'
 import Funders from './views/Funders.vue'
 import Login from './views/Login.vue'
+import Portfolio from './views/Portfolio.vue'
 import Queue from './views/Queue.vue'
 
 export const router = createRouter({
@@ -24,6 +25,7 @@ export const router = createRouter({
     },
     { path: '/finance/digest/:day?', name: 'digest', component: Digest, meta: { role: 'finance' } },
     { path: '/finance/funders', name: 'funders', component: Funders, meta: { role: 'finance' } },
+    { path: '/finance/portfolio', name: 'portfolio', component: Portfolio, meta: { role: 'finance' } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })

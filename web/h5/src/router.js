@@ -5,6 +5,7 @@ import Applications from './views/Applications.vue'
 import Apply from './views/Apply.vue'
 import Loan from './views/Loan.vue'
 import Loans from './views/Loans.vue'
+import Messages from './views/Messages.vue'
 import Product from './views/Product.vue'
 import Products from './views/Products.vue'
 
@@ -19,6 +20,7 @@ export const router = createRouter({
     { path: '/applications/:id', name: 'application', component: Application, props: true },
     { path: '/loans', name: 'loans', component: Loans },
     { path: '/loans/:id', name: 'loan', component: Loan, props: true },
+    { path: '/messages', name: 'messages', component: Messages },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
   scrollBehavior: () => ({ top: 0 }),
