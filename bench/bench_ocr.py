@@ -15,8 +15,9 @@ Per engine, in a fresh subprocess each (so peak RSS is the engine's own):
 
 Rendering is not timed. The machine's load average is recorded: wall times on a
 shared machine are noisy, CPU times less so. Writes reports/ocr.json.
-The paddle engine runs only when paddleocr is installed and PADDLE_OCR_DET_DIR and
-PADDLE_OCR_REC_DIR point at local model directories; otherwise it is reported skipped.
+The paddle engine's subprocesses run under .venv-paddle's python (`make paddle-venv`:
+PaddleOCR 3.x and its models; PADDLE_PYTHON overrides the interpreter); without that
+venv it is reported skipped.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any, TypeVar, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "reports" / "ocr.json"
+PADDLE_PYTHON = Path(os.environ.get("PADDLE_PYTHON", ROOT / ".venv-paddle" / "bin" / "python"))
 sys.path.insert(0, str(ROOT))
 
 from lending.documents.kinds import DocumentKind  # noqa: E402
@@ -284,9 +286,16 @@ def print_table(engine: str, report: dict[str, Any]) -> None:
             )
 
 
-def _subprocess(args: list[str]) -> dict[str, Any]:
+def _python(engine: str) -> str:
+    """Paddle runs in its own venv (its pins are not the product's); the others here."""
+    if engine == "paddle" and PADDLE_PYTHON.exists():
+        return str(PADDLE_PYTHON)
+    return sys.executable
+
+
+def _subprocess(engine: str, args: list[str]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+        [_python(engine), __file__, *args], check=True, capture_output=True, text=True
     )
     return cast(dict[str, Any], json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -331,12 +340,12 @@ def main() -> None:
         "engines": {},
     }
     for name in args.engines.split(","):
-        colds = [_subprocess(["--cold", name]) for _ in range(3)]
+        colds = [_subprocess(name, ["--cold", name]) for _ in range(3)]
         if colds[0]["skipped"]:
             report["engines"][name] = {"skipped": colds[0]["skipped"]}
             print(f"\n== {name}: skipped ({colds[0]['skipped']})")
             continue
-        result = _subprocess(["--worker", name, "--corpus", str(corpus)])
+        result = _subprocess(name, ["--worker", name, "--corpus", str(corpus)])
         engine_report = {
             "peak_rss_mb": round(result["peak_rss_mb"], 1),
             "cold_start_ms": statistics.median(c["cold_start_ms"] for c in colds),
