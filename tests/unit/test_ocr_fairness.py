@@ -64,6 +64,9 @@ def test_the_glyph_table_is_what_the_builder_draws() -> None:
         ("张伟", "李伟", False),  # unrelated characters
         ("末己削", "未已刚", False),  # every character differs: too many
         ("林群确", "林静薇", False),  # two unrelated characters of three
+        ("移成都众诚服装有限公司", "成都众诚服装有限公司", True),  # label debris
+        ("平磊", "覃平磊", True),  # a character lost at an end
+        ("潘云", "覃平磊", False),
     ],
 )
 def test_possible_misread(read: str, declared: str, possible: bool) -> None:
@@ -207,3 +210,47 @@ def test_retake_advice_names_what_to_fix() -> None:
     assert quality.advise(_jpeg(blurred), _lines(24)) == "blurred"
     assert quality.advise(_jpeg(np.full((600, 900), 230.0)), []) == "no_document"
     assert set(quality.RETAKE_MESSAGES) >= {"blurred", "glare", "cut_off", "too_small"}
+
+
+# --- label text leaking into values (lending.documents.templates) ----------------------
+
+
+def _licence_values(lines: list[TextLine]) -> dict[str, str]:
+    from lending.documents.extract import extract_fields
+    from tests.unit.test_document_validation import _photographed
+
+    fields = extract_fields(DocumentKind.BUSINESS_LICENCE, _photographed(lines), TODAY).fields
+    return {k: f.value for k, f in fields.items()}
+
+
+def test_a_label_tail_placed_right_of_the_column_edge_leaves_the_value() -> None:
+    """The fit a few percent off: '称' lands right of the value column's edge."""
+    from tests.unit.test_document_validation import _at, licence_as_read
+
+    lines = [
+        _at("称" + IDENT.company_name, 320, 448, 696, 486) if t.text.startswith("称") else t
+        for t in licence_as_read(IDENT)
+    ]
+    assert _licence_values(lines)["company_name"] == IDENT.company_name
+
+
+def test_a_look_alike_of_the_labels_end_leaves_the_value() -> None:
+    """'称' read as '移', in one line with the company name."""
+    from tests.unit.test_document_validation import _at, licence_as_read
+
+    lines = [
+        _at("移" + IDENT.company_name, 207, 448, 583, 486) if t.text.startswith("称") else t
+        for t in licence_as_read(IDENT)
+    ]
+    assert _licence_values(lines)["company_name"] == IDENT.company_name
+
+
+def test_a_misread_label_tail_leaves_the_value() -> None:
+    """'法定代表人' read as '法定代违人' in one line with the name."""
+    from tests.unit.test_document_validation import _at, licence_as_read
+
+    lines = [
+        _at("法定代违人" + IDENT.name, 101, 669, 376, 716) if t.text.startswith("法定") else t
+        for t in licence_as_read(IDENT)
+    ]
+    assert _licence_values(lines)["legal_representative"] == IDENT.name

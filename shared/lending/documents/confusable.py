@@ -2,14 +2,16 @@
 a lie only if no plausible misreading explains it.
 
 A misreading keeps the text's length (the detector boxed the same characters) and
-changes few characters, each into one that looks like it: at the 12-15 px a phone photo
-gives a character, 孟建刚 comes back as 孟建削 with a confident score. So a difference
-is a *possible misread* when the two texts are as long, at most a third of the
-characters differ (at least one may), and each differing pair looks alike: their
-glyphs, drawn at 12 × 12 pixels (lending/documents/glyphs.json, built by
+changes few characters, each into one that looks like it: at the 12-15 px a phone
+photo gives a character, 孟建刚 comes back as 孟建削 with a confident score. Or it
+gains or loses one character at an end: label debris ('移' for the label's '称'), a
+character lost at the photo's edge. So a difference is a *possible misread* when one
+text is the other with one character more at an end, or when the two are as long, at
+most a third of the characters differ (at least one may), and each differing pair looks
+alike: their glyphs, drawn at 12 × 12 pixels (lending/documents/glyphs.json, built by
 lending.sandbox.glyphs), correlate at least `LOOK_ALIKE`, which about one pair in ten
-of unrelated common characters reaches. Another person's name almost never passes all
-three; it still declines.
+of unrelated common characters reaches. Another person's name almost never passes
+these tests; it still declines.
 
 On a poor photo (text a few pixels high, or other fields of the same document already
 unreadable) OCR misreads any character, look-alike or not: there a difference of the
@@ -57,7 +59,14 @@ def glyph_similarity(a: str, b: str) -> float | None:
 
 def possible_misread(read: str, declared: str, *, poor_photo: bool = False) -> bool:
     """Whether OCR could have read `declared` as `read` (both already normalised)."""
-    if len(read) != len(declared) or read == declared:
+    if read == declared:
+        return False
+    if abs(len(read) - len(declared)) == 1:
+        # One character more or less at an end: a piece of the label read into the
+        # value, or an edge character lost to the photo's edge or the label column.
+        longer, shorter = (read, declared) if len(read) > len(declared) else (declared, read)
+        return len(shorter) >= 2 and shorter in (longer[1:], longer[:-1])
+    if len(read) != len(declared):
         return False
     pairs = [(r, d) for r, d in zip(read, declared, strict=True) if r != d]
     if poor_photo:

@@ -323,26 +323,51 @@ def _strip_label_chars(line: TextLine, band: Band) -> str:
     """Drop label characters lying left of the value column (by interpolated position
     along the line), so '称郑州…' or a lone '名' does not leak into the value; then a
     label's tail at the very start of the value column ('人史静' when the engine put
-    '法定代表' and '人' on either side of the column edge)."""
+    '法定代表' and '人' on either side of the column edge, or '称四川…' when the fit
+    puts the whole line a little right of the column's edge). A line that began in
+    the label column may also start with a tail whose first character was misread
+    ('违人叶梓': '表人' read as '违人')."""
     text = line.text.replace(" ", "").replace("\u3000", "")
-    if not text or line.left >= band.value_left + line.height:
-        return text
-    label_chars = set("".join(band.labels))
-    weights = [_char_weight(c) for c in text]
-    total = sum(weights)
-    x, kept = line.left, []
-    for c, wgt in zip(text, weights, strict=True):
-        centre = x + (line.right - line.left) * (wgt / 2) / total
-        x += (line.right - line.left) * wgt / total
-        if centre < band.value_left and c in label_chars:
-            continue
-        kept.append(c)
-    value = "".join(kept)
+    if not text or line.left >= band.value_left + 3 * line.height:
+        return text  # well inside the value column: no label here
+    value = text
+    if line.left < band.value_left + line.height:
+        label_chars = set("".join(band.labels))
+        weights = [_char_weight(c) for c in text]
+        total = sum(weights)
+        x, centres = line.left, []
+        for wgt in weights:
+            centres.append(x + (line.right - line.left) * (wgt / 2) / total)
+            x += (line.right - line.left) * wgt / total
+        in_label = [centre < band.value_left for centre in centres]
+        # Up to the last label character left of the column, everything is label (a
+        # misread one included: '法定代违人'). Other characters are not dropped by
+        # position alone: a line that merges label and value loses the gap between
+        # them, so interpolated positions put the value's first characters too far left.
+        last = max((i for i, c in enumerate(text) if in_label[i] and c in label_chars), default=-1)
+        kept = [
+            i for i, c in enumerate(text) if not (in_label[i] and (i <= last or c in label_chars))
+        ]
+        # A line starting left of the edge with a look-alike of the label's last
+        # character starts with that character misread ('移' for '称').
+        if kept[:1] == [0] and in_label[0] and _looks_like_label_end(text[0], band):
+            kept = kept[1:]
+        value = "".join(text[i] for i in kept)
     tails = {label[i:] for label in band.labels for i in range(len(label))}
     for tail in sorted(tails, key=len, reverse=True):
         if value.startswith(tail) and len(value) > len(tail):
             return value[len(tail) :]
+    if line.left < band.value_left:
+        for tail in sorted((t for t in tails if len(t) >= 2), key=len, reverse=True):
+            if value[1 : len(tail)] == tail[1:] and len(value) > len(tail):
+                return value[len(tail) :]
     return value
+
+
+def _looks_like_label_end(char: str, band: Band) -> bool:
+    from lending.documents.confusable import LOOK_ALIKE, glyph_similarity
+
+    return any((glyph_similarity(char, label[-1]) or 0.0) >= LOOK_ALIKE for label in band.labels)
 
 
 @dataclass(frozen=True, slots=True)
