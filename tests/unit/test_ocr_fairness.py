@@ -254,3 +254,27 @@ def test_a_misread_label_tail_leaves_the_value() -> None:
         for t in licence_as_read(IDENT)
     ]
     assert _licence_values(lines)["legal_representative"] == IDENT.name
+
+
+def test_an_irregular_period_on_a_blurred_photo_asks_again() -> None:
+    import cv2
+
+    irregular = f"{IDENT.id_valid_from:%Y.%m.%d}-{IDENT.id_valid_to.year + 3}.01.01"
+    blurred = _jpeg(cv2.GaussianBlur(_page(), (0, 0), 6))
+    engine = FakeEngine({JPEG + b"f": front(IDENT), blurred: back(IDENT, irregular)})
+    images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: blurred}
+    check = validate_documents(images, DeclaredIdentity(IDENT.name, IDENT.id_number), engine, TODAY)
+    assert [r.code for r in check.reasons] == ["possible_misread"]
+    assert [r.document for r in check.retakes] == [DocumentKind.ID_BACK]
+
+
+def test_an_irregular_period_read_unsurely_asks_again() -> None:
+    irregular = f"{IDENT.id_valid_from:%Y.%m.%d}-{IDENT.id_valid_to.year + 3}.01.01"
+    for score, want in ((0.99, "irregular_validity"), (0.94, "possible_misread")):
+        lines = [replace(t, score=score) for t in back(IDENT, irregular)]
+        engine = FakeEngine({JPEG + b"f": front(IDENT), JPEG + b"b": lines})
+        images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b"}
+        check = validate_documents(
+            images, DeclaredIdentity(IDENT.name, IDENT.id_number), engine, TODAY
+        )
+        assert [r.code for r in check.reasons] == [want]

@@ -95,6 +95,12 @@ def small_text(lines: list[TextLine]) -> bool:
     return bool(lines) and statistics.median(line.height for line in lines) < _MIN_TEXT_PX
 
 
+def blurred(image: bytes) -> bool:
+    """Whether even the photo's sharpest edges are soft."""
+    found = measure(image)
+    return bool(found) and found["contrast"] >= _FLAT and found["sharpness"] < _SHARP
+
+
 def advise(image: bytes, lines: list[TextLine]) -> str:
     """The retake code for an unreadable photo (a key of RETAKE_MESSAGES)."""
     found = measure(image)
