@@ -9,7 +9,11 @@ Per engine, in a fresh subprocess each (so peak RSS is the engine's own):
   the validation compares), outcome accuracy against the ground truth (the document's
   outcome is the worst of its reasons), wrong ``verified`` count, p50/p95 wall ms and
   p50 CPU ms per document (decode + detection + recognition + re-reads + extraction);
-* per noise level: application outcome accuracy and wrong ``verified``;
+* per noise level: application outcome accuracy, wrong ``verified``, valid
+  applications declined (``mismatch``: the documents' decline path) or sent back for a
+  retake (``unreadable``, with the retake codes given), and tampered applications
+  (the invalid-identity variants) that came out ``verified``. The `wild` level is
+  harsher than anything the reader was tuned on (tests.corpus.TUNED);
 * peak RSS (resource.getrusage in the worker);
 * cold start: import + model load in a fresh interpreter (median of 3).
 
@@ -54,7 +58,7 @@ from lending.ocr.ports import (  # noqa: E402
     RegionReader,
     TextLine,
 )
-from tests.corpus import NOISES, TODAY, Case, load_case  # noqa: E402
+from tests.corpus import INVALID_IDENTITIES, NOISES, TODAY, TUNED, Case, load_case  # noqa: E402
 from tests.corpus.__main__ import main as write_corpus  # noqa: E402
 
 T = TypeVar("T")
@@ -185,6 +189,7 @@ def run_case(engine: OcrEngine, case: Case) -> tuple[dict[str, Any], list[dict[s
         "expected": case.outcome,
         "got": check.outcome,
         "reasons": sorted({r.code for r in check.reasons}),
+        "retakes": sorted({r.code for r in check.retakes}),
     }
     return summary, docs
 
@@ -246,12 +251,26 @@ def aggregate(result: dict[str, Any]) -> dict[str, Any]:
         members = [c for c in result["cases"] if noise in ("all", c["noise"])]
         if not members:
             continue
+        valid = [c for c in members if c["variant"] == "valid"]
+        tampered = [c for c in members if c["variant"] in INVALID_IDENTITIES]
+        retakes: dict[str, int] = {}
+        for c in valid:
+            for code in c.get("retakes", []):
+                retakes[code] = retakes.get(code, 0) + 1
         applications.append(
             {
                 "noise": noise,
+                "tuned_on": noise in TUNED if noise != "all" else None,
                 "cases": len(members),
                 "outcome_accuracy": sum(c["got"] == c["expected"] for c in members) / len(members),
                 "wrong_verified": sum(c["got"] == "verified" != c["expected"] for c in members),
+                "valid": len(valid),
+                "valid_verified": sum(c["got"] == "verified" for c in valid),
+                "valid_declined": sum(c["got"] == "mismatch" for c in valid),
+                "valid_retake": sum(c["got"] == "unreadable" for c in valid),
+                "valid_retake_codes": retakes,
+                "tampered": len(tampered),
+                "tampered_verified": sum(c["got"] == "verified" for c in tampered),
                 "errors": [c for c in members if c["got"] != c["expected"]],
             }
         )
@@ -278,7 +297,11 @@ def print_table(engine: str, report: dict[str, Any]) -> None:
     for a in report["applications"]:
         print(
             f"applications {a['noise']:6} {a['cases']:>4} cases: outcome "
-            f"{100 * a['outcome_accuracy']:.1f}%, wrong verified {a['wrong_verified']}"
+            f"{100 * a['outcome_accuracy']:.1f}%, wrong verified {a['wrong_verified']}; "
+            f"valid {a['valid_verified']}/{a['valid']} verified, {a['valid_declined']} declined, "
+            f"{a['valid_retake']} asked to retake {a['valid_retake_codes']}; tampered "
+            f"verified {a['tampered_verified']}/{a['tampered']}"
+            + ("  (harsher than tuned on)" if a["tuned_on"] is False else "")
         )
         for err in a["errors"] if a["noise"] != "all" else []:
             print(

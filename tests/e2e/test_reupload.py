@@ -42,6 +42,9 @@ def test_a_reupload_after_an_unreadable_document_carries_on(
     assert view["status"] == "awaiting_documents"
     assert view["ocr_outcome"] == "unreadable"
     assert view["ocr_reasons"], "the applicant is told what to upload again"
+    assert [(r["document"], r["code"]) for r in view["retake_reasons"]] == [
+        ("id_front", "no_document")
+    ], "and what to fix in the photo"
     assert any(step["state"] == "current" for step in view["progress"])
 
     good = render_document(DocumentKind.ID_FRONT, applicant.identity)

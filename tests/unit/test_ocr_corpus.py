@@ -69,3 +69,27 @@ def test_paddle_adapter_refuses_missing_models(tmp_path: Path) -> None:
 
     with pytest.raises(PaddleUnavailable):
         PaddleOcrEngine(tmp_path / "det", tmp_path / "rec")
+
+
+def test_phone_photos_and_both_licence_layouts_are_rendered() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from tests.corpus import NOISES, TUNED
+
+    assert "wild" in NOISES and "wild" not in TUNED  # measured harsher than tuned on
+    old, new = make_case("valid", 1, "phone"), make_case("valid", 2, "phone")
+    for case in (old, new):
+        for data in case.images.values():
+            photo = Image.open(BytesIO(data))
+            assert photo.format == "JPEG" and max(photo.size) <= 1280  # as WeChat sends it
+    from lending.sandbox.documents import render_document
+    from lending.sandbox.identities import make_identity
+
+    licence, ident = DocumentKind.BUSINESS_LICENCE, make_identity(1, today=TODAY)
+    assert render_document(licence, ident, licence_layout="2015") != render_document(licence, ident)
+    # Odd seeds draw the pre-2019 layout.
+    assert make_case("valid", 1).images[licence] == render_document(
+        licence, ident, seed=1, licence_layout="2015"
+    )

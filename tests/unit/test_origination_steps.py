@@ -112,6 +112,12 @@ def test_documents_are_read_once_and_an_unreadable_one_may_be_uploaded_again() -
     assert step.validate_documents(app.id) == first  # redelivered: no second OCR pass
     assert engine.reads == reads
     assert reload(repo, app.id).document_attempts == 1
+    # What to fix in each document, in the view the applicant's app reads.
+    retakes = reload(repo, app.id).public_view()["retake_reasons"]
+    assert {(r["document"], r["code"]) for r in retakes} == {
+        (kind, "unsupported_file") for kind in ("id_front", "id_back", "bank_card")
+    }
+    assert all(r["message"] for r in retakes)
 
     ReuploadRequest(repo, FakeClock()).request_reupload(app.id, "T-reupload")
     held = reload(repo, app.id)

@@ -55,6 +55,16 @@ class Reason(BaseModel):
     message: str
 
 
+class RetakeReason(BaseModel):
+    """Why a document must be photographed again, for the applicant's app: `code` is
+    stable (too_dark, glare, cut_off, too_small, blurred, no_document, unclear,
+    unsupported_file, missing), `message` is a sentence to show."""
+
+    document: str
+    code: str
+    message: str
+
+
 class ApplicantDetails(BaseModel):
     """What the applicant declares. Personal information: stored encrypted only."""
 
@@ -195,6 +205,8 @@ class Application(BaseModel):
     ocr_outcome: str | None = None
     document_attempts: int = 0
     ocr_reasons: list[Reason] = []
+    # Per unreadable document, what the applicant should fix in the next photo.
+    retake_reasons: list[RetakeReason] = []
     sources: dict[str, str] = {}  # source name -> "ok" | "unavailable"
     decision: Decision | None = None
     offer: Offer | None = None

@@ -225,6 +225,7 @@ class ApplicationService:
             current.status = Status.SUBMITTED
             current.ocr_outcome = None
             current.ocr_reasons = []
+            current.retake_reasons = []
             current.documents = {k: have[k] for k in required if k in have}
             current.tokens.pop("reupload", None)
             return Event(type="documents_resubmitted", at=self.clock.now())

@@ -240,12 +240,10 @@ def _positional(
     """Fields by their place on the rectified template, or None if it does not fit."""
     from lending.documents import templates  # NumPy/OpenCV: only where OCR runs
 
-    template = templates.TEMPLATES.get(kind)
-    if template is None:
-        return None
-    rect = templates.fit(template, lines)
+    rect = templates.fit_layout(kind, lines)
     if rect is None:
         return None
+    template = rect.template
     found = {
         name: Field(text.value, text.score)
         for name, text in templates.read_bands(rect, lines).items()

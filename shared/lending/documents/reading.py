@@ -39,13 +39,12 @@ def read_document(kind: DocumentKind, image: bytes, engine: OcrEngine) -> list[T
     raises UnreadableImage for an undecodable image or one without text."""
     from lending.documents import templates  # NumPy/OpenCV: only where OCR runs
 
-    template = templates.TEMPLATES.get(kind)
-    if template is None or not isinstance(engine, LineReader):
+    if kind not in templates.LAYOUTS or not isinstance(engine, LineReader):
         return engine.read(image)
     quads = engine.detect(image)
     first = [i for i, q in enumerate(quads) if _aspect(q) <= _ANCHOR_ASPECT]
     read = dict(zip(first, engine.recognise(image, [quads[i] for i in first]), strict=True))
-    rect = templates.fit(template, [line for line in read.values() if line.text])
+    rect = templates.fit_layout(kind, [line for line in read.values() if line.text])
     rest = [
         i
         for i, q in enumerate(quads)

@@ -1,9 +1,10 @@
 """Known layouts: rectify a photo onto its document template and read fields by position.
 
-The ID card (GA 450) and the business licence (2019 national format) print every field
-at a fixed place. Fixed texts the OCR engine reads (labels, titles, the checksummed
-number) are *anchors*: their positions in the photo and on the template give a
-homography (RANSAC, so a misread anchor is an outlier, not an error). Every OCR line is
+The ID card (GA 450) and the business licence (2019 national format, and the earlier
+single-column format still in circulation) print every field at a fixed place. Fixed
+texts the OCR engine reads (labels, titles, the checksummed number) are *anchors*:
+their positions in the photo and on the template give a homography (RANSAC, so a
+misread anchor is an outlier, not an error). Every OCR line is
 then mapped onto the template and assigned to the field whose *band* holds it, so:
 
 * a label the engine lost ('名 称' read as '名' and nothing else, '住' dropped) does not
@@ -158,6 +159,45 @@ TEMPLATES: Final[dict[DocumentKind, Template]] = {
 }
 
 
+# Other layouts of a kind, tried after TEMPLATES: the fit that more anchors agree with
+# wins. The licence issued before 2019 lists its fields in one column under the title,
+# with the credit code top right: fitted on the 2019 layout, its rows would land in the
+# wrong bands (the type glued onto the company name).
+LICENCE_2015: Final = Template(
+    size=(1600, 1130),
+    anchors=(
+        Anchor(("营业执照",), (565, 192, 1050, 305), prefix_ok=False),
+        Anchor(("(副本)",), (752, 305, 846, 353), prefix_ok=False),
+        Anchor(("统一社会信用代码",), (1096, 329, 1328, 366)),
+        NumberAnchor(is_valid_credit_code, (1096, 371, 1485, 406)),
+        Anchor(("法定代表人",), (289, 556, 465, 607)),
+        Anchor(("注册资本",), (291, 618, 441, 662)),
+        Anchor(("成立日期",), (293, 675, 439, 722)),
+        Anchor(("营业期限",), (291, 735, 441, 779)),
+        Anchor(("经营范围",), (291, 792, 441, 836)),
+        Anchor(("登记机关",), (1222, 951, 1374, 1004), prefix_ok=False),
+    ),
+    bands=(
+        Band("company_name", (270, 380, 1090, 437), 462, ("名称",), (468, 382, 900, 434)),
+        Band("company_type", (270, 437, 1560, 495), 462, ("类型",)),
+        Band("company_address", (270, 495, 1560, 552), 462, ("住所",)),
+        Band(
+            "legal_representative",
+            (270, 552, 1560, 611),
+            462,
+            ("法定代表人", "法定代表", "法人代表"),
+            (468, 554, 760, 609),
+        ),
+        Band("registered_capital", (270, 611, 1560, 669), 462, ("注册资本",)),
+        Band("established", (270, 669, 1560, 727), 462, ("成立日期",), (468, 671, 860, 725)),
+    ),
+)
+LAYOUTS: Final[dict[DocumentKind, tuple[Template, ...]]] = {
+    kind: (template, *((LICENCE_2015,) if kind is DocumentKind.BUSINESS_LICENCE else ()))
+    for kind, template in TEMPLATES.items()
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Rectified:
     """A fitted template: `to_template` maps image pixels onto the template."""
@@ -232,6 +272,13 @@ def fit(template: Template, lines: list[TextLine]) -> Rectified | None:
     return Rectified(template, m, len(agreeing))
 
 
+def fit_layout(kind: DocumentKind, lines: list[TextLine]) -> Rectified | None:
+    """The best fit among the kind's layouts (most agreeing anchors; the first layout
+    on a tie), or None when none fits."""
+    fits = [r for t in LAYOUTS.get(kind, ()) if (r := fit(t, lines)) is not None]
+    return max(fits, key=lambda r: r.anchors, default=None)
+
+
 def _surrounds(points: NDArray[np.float64], template: Template) -> bool:
     """Anchor points in all four quadrants of the template: a homography is then
     determined everywhere, not extrapolated from one side."""
@@ -276,26 +323,51 @@ def _strip_label_chars(line: TextLine, band: Band) -> str:
     """Drop label characters lying left of the value column (by interpolated position
     along the line), so '称郑州…' or a lone '名' does not leak into the value; then a
     label's tail at the very start of the value column ('人史静' when the engine put
-    '法定代表' and '人' on either side of the column edge)."""
+    '法定代表' and '人' on either side of the column edge, or '称四川…' when the fit
+    puts the whole line a little right of the column's edge). A line that began in
+    the label column may also start with a tail whose first character was misread
+    ('违人叶梓': '表人' read as '违人')."""
     text = line.text.replace(" ", "").replace("\u3000", "")
-    if not text or line.left >= band.value_left + line.height:
-        return text
-    label_chars = set("".join(band.labels))
-    weights = [_char_weight(c) for c in text]
-    total = sum(weights)
-    x, kept = line.left, []
-    for c, wgt in zip(text, weights, strict=True):
-        centre = x + (line.right - line.left) * (wgt / 2) / total
-        x += (line.right - line.left) * wgt / total
-        if centre < band.value_left and c in label_chars:
-            continue
-        kept.append(c)
-    value = "".join(kept)
+    if not text or line.left >= band.value_left + 3 * line.height:
+        return text  # well inside the value column: no label here
+    value = text
+    if line.left < band.value_left + line.height:
+        label_chars = set("".join(band.labels))
+        weights = [_char_weight(c) for c in text]
+        total = sum(weights)
+        x, centres = line.left, []
+        for wgt in weights:
+            centres.append(x + (line.right - line.left) * (wgt / 2) / total)
+            x += (line.right - line.left) * wgt / total
+        in_label = [centre < band.value_left for centre in centres]
+        # Up to the last label character left of the column, everything is label (a
+        # misread one included: '法定代违人'). Other characters are not dropped by
+        # position alone: a line that merges label and value loses the gap between
+        # them, so interpolated positions put the value's first characters too far left.
+        last = max((i for i, c in enumerate(text) if in_label[i] and c in label_chars), default=-1)
+        kept = [
+            i for i, c in enumerate(text) if not (in_label[i] and (i <= last or c in label_chars))
+        ]
+        # A line starting left of the edge with a look-alike of the label's last
+        # character starts with that character misread ('移' for '称').
+        if kept[:1] == [0] and in_label[0] and _looks_like_label_end(text[0], band):
+            kept = kept[1:]
+        value = "".join(text[i] for i in kept)
     tails = {label[i:] for label in band.labels for i in range(len(label))}
     for tail in sorted(tails, key=len, reverse=True):
         if value.startswith(tail) and len(value) > len(tail):
             return value[len(tail) :]
+    if line.left < band.value_left:
+        for tail in sorted((t for t in tails if len(t) >= 2), key=len, reverse=True):
+            if value[1 : len(tail)] == tail[1:] and len(value) > len(tail):
+                return value[len(tail) :]
     return value
+
+
+def _looks_like_label_end(char: str, band: Band) -> bool:
+    from lending.documents.confusable import LOOK_ALIKE, glyph_similarity
+
+    return any((glyph_similarity(char, label[-1]) or 0.0) >= LOOK_ALIKE for label in band.labels)
 
 
 @dataclass(frozen=True, slots=True)

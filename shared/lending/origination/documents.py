@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lending.applications.model import MAX_DOCUMENT_ATTEMPTS, Application, Reason, Status
+from lending.applications.model import (
+    MAX_DOCUMENT_ATTEMPTS,
+    Application,
+    Reason,
+    RetakeReason,
+    Status,
+)
 from lending.applications.ports import DocumentStore
 from lending.applications.privacy import open_applicant
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind
@@ -54,6 +60,10 @@ class DocumentCheck(Step):
         app.document_attempts += 1
         app.ocr_reasons = [
             Reason(code=r.code, message=f"{r.document}: {r.message}") for r in check.reasons
+        ]
+        app.retake_reasons = [
+            RetakeReason(document=str(r.document), code=r.code, message=r.message)
+            for r in check.retakes
         ]
         if check.outcome == "verified":
             app.status = Status.COLLECTING_DATA

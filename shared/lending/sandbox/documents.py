@@ -6,7 +6,15 @@ Layouts follow the real documents' proportions (the ID card is 85.6 × 54 mm, dr
 * clean — a flat-bed scan;
 * mild  — a careful phone photo: ±3° tilt, slight blur, light noise, JPEG q≈70;
 * harsh — a hurried photo on a desk: ±10° tilt, perspective, glare, uneven light,
-  sensor noise, down-sampling and JPEG quality down to 20.
+  sensor noise, down-sampling and JPEG quality down to 20;
+* phone — a phone photo as a WeChat upload: the card at an angle on a table (strong
+  perspective), glare on the laminate, a hand's shadow, motion blur, low-light noise,
+  body text 14-17 px high (arm's length), the camera's JPEG re-compressed by WeChat;
+* wild — `phone`, harsher than anything the reader was tuned on: text 11-13 px
+  high, longer motion blur, darker and noisier, WeChat quality 35-50.
+
+The business licence is drawn in the 2019 national format (two columns) or, with
+`licence_layout="2015"`, the earlier single-column format still in circulation.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from lending.documents.kinds import DocumentKind
 from lending.sandbox.fonts import cjk_font_path, mono_font_path
 from lending.sandbox.identities import SyntheticIdentity
 
-Noise = Literal["clean", "mild", "harsh"]
+Noise = Literal["clean", "mild", "harsh", "phone", "wild"]
+LicenceLayout = Literal["2019", "2015"]
 RGB = tuple[int, int, int]
 Array = NDArray[np.uint8]
 
@@ -181,6 +190,41 @@ def _licence(ident: SyntheticIdentity, rng: random.Random) -> Image.Image:
     return img
 
 
+def _licence_2015(ident: SyntheticIdentity, rng: random.Random) -> Image.Image:
+    """The pre-2019 format: one column of fields under the title, the credit code top
+    right, labels spaced to the width of the longest."""
+    w, h = LICENCE_SIZE
+    img = _guilloche(LICENCE_SIZE, (250, 248, 243), (238, 232, 220), rng)
+    d = ImageDraw.Draw(img)
+    d.rectangle((28, 28, w - 28, h - 28), outline=(190, 150, 70), width=8)
+    _emblem(d, w / 2, 120, 56)
+    _text(d, (w / 2 - 230, 190), "营业执照", 100, spacing=24)
+    _text(d, (w / 2 - 40, 310), "(副本)", 30)
+    _text(d, (1100, 330), "统一社会信用代码", 28)
+    _text(d, (1100, 370), ident.credit_code, 32, mono=True, spacing=2)
+    capital = f"{ident.registered_capital_yuan // 10_000}万元"
+    founded = f"{ident.established:%Y}年{ident.established:%m}月{ident.established:%d}日"
+    fields = (
+        ("名      称", ident.company_name),
+        ("类      型", ident.company_type),
+        ("住      所", ident.company_address),
+        ("法定代表人", ident.name),
+        ("注册资本", capital),
+        ("成立日期", founded),
+        ("营业期限", f"{ident.established:%Y年%m月%d日}至长期"),
+    )
+    for k, (label, value) in enumerate(fields):  # every value fits one line of 24
+        _text(d, (300, 390 + 58 * k), label, 30, spacing=4)
+        _text(d, (480, 388 + 58 * k), value[:24], 30)
+    _text(d, (300, 796), "经营范围", 30, spacing=4)
+    for i, line in enumerate(_wrap("技术开发、技术咨询、技术服务;销售电子产品、日用品。", 24)):
+        _text(d, (480, 794 + 42 * i), line, 30)
+    d.ellipse((1200, 880, 1400, 1080), outline=_RED, width=6)
+    _text(d, (1232, 958), "登记机关", 34, _RED)
+    _text(d, (1140, 1040), f"{ident.established:%Y年%m月%d日}", 28)
+    return img
+
+
 _BANK_COLOURS: Final[dict[str, RGB]] = {
     "中国工商银行": (170, 20, 30),
     "中国农业银行": (0, 120, 100),
@@ -298,21 +342,106 @@ def _harsh(img: Array, rng: random.Random) -> tuple[Array, int]:
     return _add_noise(photo, 7, rng), rng.randint(20, 45)
 
 
+def _encode(img: Array, quality: int) -> Array:
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR), dtype=np.uint8)
+
+
+def _motion_blur(img: Array, length: float, angle: float) -> Array:
+    size = max(math.ceil(length) | 1, 3)
+    kernel = np.zeros((size, size), np.float32)
+    c = size // 2
+    dx, dy = math.cos(angle) * length / 2, math.sin(angle) * length / 2
+    cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1)
+    return np.asarray(cv2.filter2D(img, -1, kernel / kernel.sum()), dtype=np.uint8)
+
+
+def _phone(img: Array, rng: random.Random, *, wild: bool) -> tuple[Array, int]:
+    """A phone photo of the document lying on a table, sent through WeChat."""
+    h, w = img.shape[:2]
+    # Arm's length: body text (30 px on the drawing, ~26 px of ink) ends up 14-17 px
+    # of ink (wild: 11-13).
+    scale = rng.uniform(0.43, 0.5) if wild else rng.uniform(0.55, 0.65)
+    dw, dh = w * scale, h * scale
+    margin = 0.25
+    cw, ch = int(dw * (1 + 2 * margin)), int(dh * (1 + 2 * margin))
+    # The card at an angle: rotated, the far edge shorter (the camera is not overhead).
+    angle = math.radians(rng.uniform(-14, 14))
+    tilt = rng.uniform(0.04, 0.12)
+    far = rng.choice((0, 1, 2, 3))  # which edge is further from the camera
+    local = [(-dw / 2, -dh / 2), (dw / 2, -dh / 2), (dw / 2, dh / 2), (-dw / 2, dh / 2)]
+    shrink = {0: (0, 1), 1: (1, 2), 2: (2, 3), 3: (3, 0)}[far]
+    cx, cy = cw / 2 + rng.uniform(-0.05, 0.05) * dw, ch / 2 + rng.uniform(-0.05, 0.05) * dh
+    dst = []
+    for i, (x0, y0) in enumerate(local):
+        pull = 1 - tilt if i in shrink else 1.0  # the far edge's corners toward the centre
+        x = x0 * pull + rng.uniform(-0.015, 0.015) * dw
+        y = y0 * pull + rng.uniform(-0.015, 0.015) * dh
+        dst.append(
+            (
+                cx + x * math.cos(angle) - y * math.sin(angle),
+                cy + x * math.sin(angle) + y * math.cos(angle),
+            )
+        )
+    src = np.array([(0, 0), (w, 0), (w, h), (0, h)], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(src, np.array(dst, dtype=np.float32))
+    warped = cv2.warpPerspective(img, m, (cw, ch), flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (cw, ch))
+    scene = np.where(mask[:, :, None] > 0, warped, _desk(ch, cw, rng)).astype(np.float32)
+    yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
+    # A hand's or phone's shadow: a soft-edged half-plane, darkened by 25-45 %.
+    theta = rng.uniform(0, 2 * math.pi)
+    offset = rng.uniform(0.25, 0.45) * max(cw, ch)
+    side = (xx - cw / 2) * math.cos(theta) + (yy - ch / 2) * math.sin(theta) - offset / 2
+    shadow = 1 - rng.uniform(0.25, 0.45) / (1 + np.exp(-side / (0.04 * max(cw, ch))))
+    # Glare on the laminate: a bright elongated highlight, saturating at its core.
+    gx, gy = rng.uniform(0.15, 0.85) * cw, rng.uniform(0.15, 0.85) * ch
+    gr = rng.uniform(0.05, 0.09) * cw
+    ga = rng.uniform(0, math.pi)
+    u = (xx - gx) * math.cos(ga) + (yy - gy) * math.sin(ga)
+    v = -(xx - gx) * math.sin(ga) + (yy - gy) * math.cos(ga)
+    glare = (rng.uniform(110, 160) if wild else rng.uniform(80, 130)) * np.exp(
+        -(u**2 / (2 * (2.2 * gr) ** 2) + v**2 / (2 * gr**2))
+    )
+    # Low light: a dim exposure lifted by the camera, which amplifies the sensor's noise.
+    gain = rng.uniform(0.45, 0.6) if wild else rng.uniform(0.6, 0.8)
+    lit = scene * shadow[:, :, None] * 0.92 + glare[:, :, None]
+    photo = np.clip(lit, 0, 255).astype(np.uint8)
+    blur = rng.uniform(3.5, 5.0) if wild else rng.uniform(1.5, 3.0)
+    photo = _motion_blur(photo, blur, rng.uniform(0, math.pi))
+    photo = np.asarray(cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.5, 0.9)), dtype=np.uint8)
+    photo = _add_noise(photo, rng.uniform(6, 8) / gain if wild else rng.uniform(4, 6) / gain, rng)
+    photo = _encode(photo, rng.randint(85, 92))  # the camera's own JPEG
+    # WeChat: longer side at most 1280 px, re-compressed.
+    if max(photo.shape[:2]) > 1280:
+        f = 1280 / max(photo.shape[:2])
+        photo = np.asarray(cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA))
+    return photo, rng.randint(35, 50) if wild else rng.randint(65, 80)
+
+
 def render_document(
     kind: DocumentKind,
     identity: SyntheticIdentity,
     *,
     noise: Noise = "clean",
     seed: int = 0,
+    licence_layout: LicenceLayout = "2019",
 ) -> bytes:
-    """A JPEG photo of the document; deterministic for (kind, identity, noise, seed)."""
+    """A JPEG photo of the document; deterministic for (kind, identity, noise, seed,
+    licence_layout)."""
     rng = random.Random(f"{kind}:{seed}:{noise}")
-    img = np.asarray(_RENDERERS[kind](identity, rng), dtype=np.uint8)
+    draw = _RENDERERS[kind]
+    if kind is DocumentKind.BUSINESS_LICENCE and licence_layout == "2015":
+        draw = _licence_2015
+    img = np.asarray(draw(identity, rng), dtype=np.uint8)
     quality = 92
     if noise == "mild":
         img, quality = _mild(img, rng)
     elif noise == "harsh":
         img, quality = _harsh(img, rng)
+    elif noise in ("phone", "wild"):
+        img, quality = _phone(img, rng, wild=noise == "wild")
     out = BytesIO()
     Image.fromarray(img, "RGB").save(out, "JPEG", quality=quality)
     return out.getvalue()

@@ -1,0 +1,76 @@
+"""Could OCR have made this difference? Read text that differs from the declaration is
+a lie only if no plausible misreading explains it.
+
+A misreading keeps the text's length (the detector boxed the same characters) and
+changes few characters, each into one that looks like it: at the 12-15 px a phone
+photo gives a character, 孟建刚 comes back as 孟建削 with a confident score. Or it
+gains or loses one character at an end: label debris ('移' for the label's '称'), a
+character lost at the photo's edge. So a difference is a *possible misread* when one
+text is the other with one character more at an end, or when the two are as long, at
+most a third of the characters differ (at least one may), and each differing pair looks
+alike: their glyphs, drawn at 12 × 12 pixels (lending/documents/glyphs.json, built by
+lending.sandbox.glyphs), correlate at least `LOOK_ALIKE`, which about one pair in ten
+of unrelated common characters reaches. Another person's name almost never passes
+these tests; it still declines.
+
+On a poor photo (text a few pixels high, or other fields of the same document already
+unreadable) OCR misreads any character, look-alike or not: there a difference of the
+same length that keeps at least one character in place is a possible misread too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+LOOK_ALIKE: Final = 0.66
+
+
+@cache
+def _table() -> tuple[dict[str, int], NDArray[np.float32]]:
+    """Character → row; rows are the glyphs, centred and scaled to unit length."""
+    raw = json.loads(files("lending.documents").joinpath("glyphs.json").read_text("utf-8"))
+    packed = np.frombuffer(base64.b64decode(raw["pixels"]), dtype=np.uint8)
+    levels = np.empty(packed.size * 2, dtype=np.float32)
+    levels[0::2], levels[1::2] = packed >> 4, packed & 0x0F
+    side = int(raw["side"])
+    glyphs = levels.reshape(len(raw["chars"]), side * side)
+    glyphs -= glyphs.mean(axis=1, keepdims=True)
+    glyphs /= np.maximum(np.linalg.norm(glyphs, axis=1, keepdims=True), 1e-6)
+    return {c: i for i, c in enumerate(raw["chars"])}, glyphs
+
+
+def glyph_similarity(a: str, b: str) -> float | None:
+    """Correlation of the two characters' glyphs (1 for the same character), or None
+    when either is not a common character."""
+    if a == b:
+        return 1.0
+    index, glyphs = _table()
+    if a not in index or b not in index:
+        return None
+    return float(glyphs[index[a]] @ glyphs[index[b]])
+
+
+def possible_misread(read: str, declared: str, *, poor_photo: bool = False) -> bool:
+    """Whether OCR could have read `declared` as `read` (both already normalised)."""
+    if read == declared:
+        return False
+    if abs(len(read) - len(declared)) == 1:
+        # One character more or less at an end: a piece of the label read into the
+        # value, or an edge character lost to the photo's edge or the label column.
+        longer, shorter = (read, declared) if len(read) > len(declared) else (declared, read)
+        return len(shorter) >= 2 and shorter in (longer[1:], longer[:-1])
+    if len(read) != len(declared):
+        return False
+    pairs = [(r, d) for r, d in zip(read, declared, strict=True) if r != d]
+    if poor_photo:
+        return len(pairs) < len(declared)
+    if len(pairs) > max(1, len(declared) // 3):
+        return False
+    return all((glyph_similarity(r, d) or 0.0) >= LOOK_ALIKE for r, d in pairs)
