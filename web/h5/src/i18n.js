@@ -174,7 +174,14 @@ const messages = {
       title: '部分照片无法识别，请重新拍摄',
       generic: '请在光线充足处平放证件，对准四角拍摄，避免反光和遮挡。',
       again: '请重拍',
-      reasons: { blurred: '照片模糊', glare: '有反光', cut_off: '证件不完整', too_small: '证件太小或太远' },
+      reasons: {
+        blurred: '照片模糊',
+        glare: '有反光',
+        cut_off: '证件不完整',
+        too_small: '证件太小或太远',
+        too_dark: '光线太暗',
+        no_document: '未拍到证件',
+      },
     },
     offer: {
       heading: '借款方案',
@@ -384,7 +391,14 @@ const messages = {
       title: 'Some photos could not be read: please take them again',
       generic: 'Lay the document flat in good light, frame all four corners, avoid glare and shadows.',
       again: 'Take again',
-      reasons: { blurred: 'Blurred', glare: 'Glare', cut_off: 'Cut off', too_small: 'Too small or too far' },
+      reasons: {
+        blurred: 'Blurred',
+        glare: 'Glare',
+        cut_off: 'Cut off',
+        too_small: 'Too small or too far',
+        too_dark: 'Too dark',
+        no_document: 'No document in the photo',
+      },
     },
     offer: {
       heading: 'Your offer',

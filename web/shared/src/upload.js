@@ -63,27 +63,32 @@ export function postPresigned({ url, fields }, file, onProgress = () => {}) {
   })
 }
 
-// The machine-readable re-take reasons another change adds to the application view.
-export const RETAKE_REASONS = ['blurred', 'glare', 'cut_off', 'too_small']
+// The application view's re-take codes (`retake_reasons[].code`) the page words itself;
+// any other code is shown with the view's own message.
+export const RETAKE_REASONS = ['blurred', 'glare', 'cut_off', 'too_small', 'too_dark', 'no_document']
 
 /**
  * What to ask the applicant to re-take, from the application view: per document kind,
- * the OCR findings' messages ("id_front: ...") and, where the view has one, a re-take
- * reason (`retake_reason` on the finding, or on the view for all of them).
+ * the OCR findings' messages ("id_front: ...") and the view's re-take advice for that
+ * document (`retake_reasons`: {document, code, message}; the first code wins).
  * @returns {{kind: string, messages: string[], reason: string|null}[]}
  */
 export function retakes(view) {
   const byKind = new Map()
-  const general = typeof view?.retake_reason === 'string' ? view.retake_reason : null
+  const entry = (kind) => {
+    if (!byKind.has(kind)) byKind.set(kind, { kind, messages: [], reason: null })
+    return byKind.get(kind)
+  }
   for (const finding of view?.ocr_reasons || []) {
     const match = /^([a-z_]+):\s*(.*)$/s.exec(String(finding.message || ''))
-    const kind = match ? match[1] : ''
-    const entry = byKind.get(kind) || { kind, messages: [], reason: null }
-    entry.messages.push(match ? match[2] : String(finding.message || finding.code || ''))
-    // A finding's own reason wins over the view's.
-    if (typeof finding.retake_reason === 'string') entry.reason = entry.reason || finding.retake_reason
-    byKind.set(kind, entry)
+    entry(match ? match[1] : '').messages.push(
+      match ? match[2] : String(finding.message || finding.code || ''),
+    )
   }
-  if (byKind.size === 0 && general) byKind.set('', { kind: '', messages: [], reason: null })
-  return [...byKind.values()].map((e) => ({ ...e, reason: e.reason || general }))
+  for (const advice of view?.retake_reasons || []) {
+    const e = entry(String(advice.document || ''))
+    if (!e.reason && typeof advice.code === 'string') e.reason = advice.code
+    if (!RETAKE_REASONS.includes(advice.code) && advice.message) e.messages.push(String(advice.message))
+  }
+  return [...byKind.values()]
 }

@@ -22,26 +22,26 @@ test('progress is whole percent and full only when S3 has answered', () => {
   assert.equal(progressPercent(Number.NaN, 10), 0)
 })
 
-test('re-takes group the OCR findings by document, with a reason where there is one', () => {
+test('re-takes group the OCR findings by document, with the view\'s advice for each', () => {
   const view = {
     ocr_reasons: [
       { code: 'unreadable', message: 'id_front: no text found' },
-      { code: 'field_missing', message: 'id_front: the name is missing', retake_reason: 'glare' },
+      { code: 'field_missing', message: 'id_front: the name is missing' },
       { code: 'unreadable', message: 'bank_card: nothing read' },
+    ],
+    retake_reasons: [
+      { document: 'id_front', code: 'glare', message: 'Light reflects off the card' },
+      { document: 'id_front', code: 'blurred', message: 'The photo is blurred' },
     ],
   }
   assert.deepEqual(retakes(view), [
     { kind: 'id_front', messages: ['no text found', 'the name is missing'], reason: 'glare' },
     { kind: 'bank_card', messages: ['nothing read'], reason: null },
   ])
-  // A reason on the view applies to each finding without its own.
-  const general = retakes({ ...view, retake_reason: 'blurred' })
+  // A code the page does not word itself brings the view's message along.
   assert.deepEqual(
-    general.map((r) => r.reason),
-    ['glare', 'blurred'],
+    retakes({ retake_reasons: [{ document: 'bank_card', code: 'unclear', message: 'Retake it' }] }),
+    [{ kind: 'bank_card', messages: ['Retake it'], reason: 'unclear' }],
   )
-  assert.deepEqual(retakes({ retake_reason: 'too_small' }), [
-    { kind: '', messages: [], reason: 'too_small' },
-  ])
   assert.deepEqual(retakes({}), [])
 })
