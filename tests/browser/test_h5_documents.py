@@ -116,7 +116,10 @@ def documents_with_a_retake(h5: Screen, applicant: Applicant) -> None:
     retake = h5.page.get_by_test_id("retake")
     retake.wait_for(timeout=WAIT_MS)
     assert "请重新拍摄" in retake.inner_text()
-    assert h5.page.get_by_test_id("retake-id_front").count() == 1
+    front = h5.page.get_by_test_id("retake-id_front")
+    assert front.count() == 1
+    # What to fix, from the view's retake_reasons: a photo of nothing shows no document.
+    assert "未拍到证件" in front.get_by_test_id("retake-reason").inner_text()
     view = applicant.status()
     assert view["status"] == "awaiting_documents" and view["ocr_outcome"] == "unreadable"
     h5.shoot("h5-documents-retake")
