@@ -30,6 +30,15 @@ _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
+class _ApiServer(ThreadingHTTPServer):
+    """API Gateway queues callers rather than refusing them: a burst of more than
+    socketserver's 5 pending connections must wait, not be reset (seen at 90
+    applications a minute, when the backlog's polling piles up)."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
     url = urllib.parse.urlsplit(target)
     pairs = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
@@ -155,8 +164,7 @@ class ApiGateway:
         self._function = function_name
         handler = registry.functions[function_name].load()
         isolate_requests(sys.modules[handler.__module__].app)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = _ApiServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self.server.serve_forever, name="api", daemon=True)
 
     def start(self) -> None:
