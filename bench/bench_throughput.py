@@ -38,7 +38,7 @@ from typing import Any
 from infra.localcloud.cloud import ROOT, LocalCloud
 from infra.localcloud.demo import Case, identities, percentile, prepare, seconds_between
 from infra.localcloud.lambdas import Usage
-from infra.localcloud.miniprogram import CONSUMER_DOCS, TERMINAL, Applicant
+from infra.localcloud.miniprogram import CONSUMER_DOCS, Applicant
 from lending.sandbox.documents import render_document
 from lending.scoring.scorecard import Scorecard
 
@@ -88,21 +88,15 @@ class Ticket:
 
 
 def follow(applicant: Applicant, *statuses: str) -> dict[str, Any]:
-    """Poll the application as the H5 progress page does, until a status or a terminal
-    one. Latencies come from the application's event times, not from these polls."""
-    wanted = set(statuses) | TERMINAL
-    deadline = time.monotonic() + DRAIN_SECONDS
-    delay, last = POLL_FIRST_SECONDS, None
-    while True:
-        view = applicant.status()
-        if view["status"] in wanted:
-            return view
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{applicant.application_id} stuck in {view['status']}")
-        same = view["status"] == last
-        delay = min(POLL_MAX_SECONDS, delay * POLL_GROWTH) if same else POLL_FIRST_SECONDS
-        last = view["status"]
-        time.sleep(delay)
+    """Poll the application as the H5 progress page does. Latencies come from the
+    application's event times, not from these polls."""
+    return applicant.wait_for(
+        *statuses,
+        timeout=DRAIN_SECONDS,
+        poll_seconds=POLL_FIRST_SECONDS,
+        backoff=POLL_GROWTH,
+        max_poll_seconds=POLL_MAX_SECONDS,
+    )
 
 
 def tickets(cloud: LocalCloud, count: int) -> list[Ticket]:

@@ -140,18 +140,29 @@ class Applicant:
         return body
 
     def wait_for(
-        self, *statuses: str, timeout: float = 60.0, poll_seconds: float = 0.05
+        self,
+        *statuses: str,
+        timeout: float = 60.0,
+        poll_seconds: float = 0.05,
+        backoff: float = 1.0,
+        max_poll_seconds: float = 30.0,
     ) -> dict[str, Any]:
-        """Poll like the mini-program's progress page until a status (or a terminal one)."""
+        """Poll like the mini-program's progress page until a status (or a terminal one):
+        `poll_seconds` after a change of status, `backoff` times longer each time it is
+        the same, at most `max_poll_seconds`."""
         deadline = time.monotonic() + timeout
         wanted = set(statuses) | TERMINAL
+        delay, last = poll_seconds, None
         while True:
             view = self.status()
             if view["status"] in wanted:
                 return view
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.application_id} stuck in {view['status']}")
-            time.sleep(poll_seconds)
+            same = view["status"] == last
+            delay = min(max_poll_seconds, delay * backoff) if same else poll_seconds
+            last = view["status"]
+            time.sleep(delay)
 
     def wait_for_event(self, event_type: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll until the application's history has an event of this type."""
