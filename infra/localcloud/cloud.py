@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -218,8 +218,10 @@ class LocalCloud:
 
     # -- time ----------------------------------------------------------------------------
 
-    def tick(self, delta: timedelta) -> list[Fired]:
-        """Move the clock on by `delta`, firing the schedules due on the way.
+    def tick(self, delta: timedelta, only: Collection[str] | None = None) -> list[Fired]:
+        """Move the clock on by `delta`, firing the schedules due on the way (those named in
+        `only`, when given: a test that puts the clock back afterwards must not run
+        another test's nights, which would then run again under the same name).
 
         A cron schedule fires at each of its occurrences, a rate schedule at most once, at
         the end, if a full period has passed since it last fired (see `schedules.plan`).
@@ -229,7 +231,9 @@ class LocalCloud:
         """
         start = self.clock.now()
         until = start + delta
-        schedules = list(self.deployment.schedules.values())
+        schedules = [
+            s for s in self.deployment.schedules.values() if only is None or s.logical_id in only
+        ]
         for schedule in schedules:
             self._last_fired.setdefault(schedule.logical_id, start)
         cursor = start

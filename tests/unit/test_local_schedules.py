@@ -254,6 +254,16 @@ def test_tick_moves_the_clock_to_each_firing_and_ends_delta_on(
     assert cloud.tick(timedelta(minutes=10)) == [Fired("Sweeper", end + timedelta(minutes=20))]
 
 
+def test_tick_may_fire_only_the_schedules_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = utc(2024, 6, 7, 17, 30)
+    cloud = _cloud([NIGHTLY, HOURLY_WEEKDAYS, SWEEPER], start)
+    monkeypatch.setattr(cloud, "_fire", lambda schedule, at: None)
+    assert cloud.tick(timedelta(hours=2), only={"Sweeper"}) == [
+        Fired("Sweeper", start + timedelta(hours=2))
+    ]
+    assert cloud.clock.now() == start + timedelta(hours=2)  # the clock moved all the same
+
+
 def test_tick_counts_a_rates_period_across_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
     cloud = _cloud([SWEEPER], utc(2024, 6, 1))
     monkeypatch.setattr(cloud, "_fire", lambda schedule, at: None)
