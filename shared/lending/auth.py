@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -49,12 +51,19 @@ def _unb64(text: str) -> bytes:
 
 
 SESSION_LIFETIME = timedelta(hours=2)
+# Tokens whose MAC a container has already checked: a page polling its application
+# sends the same token every few seconds, and each check is a KMS request.
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class SessionIssuer:
     def __init__(self, mac: Mac, ttl: timedelta = SESSION_LIFETIME) -> None:
         self._mac = mac
         self._ttl = ttl
+        # token -> its claims, once the MAC checked out (a token is immutable: the same
+        # bytes verify the same way; expiry is still checked on every use).
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def lifetime_seconds(self) -> int:
@@ -68,6 +77,21 @@ class SessionIssuer:
         return f"{_b64(claims)}.{_b64(self._mac.mac(claims))}"
 
     def verify(self, token: str, now: datetime) -> Principal:
+        with self._lock:
+            principal = self._verified.get(token)
+            if principal is not None:
+                self._verified.move_to_end(token)
+        if principal is None:
+            principal = self._check(token)
+            with self._lock:
+                self._verified[token] = principal
+                while len(self._verified) > VERIFIED_TOKENS_KEPT:
+                    self._verified.popitem(last=False)
+        if principal.expires_at <= now:
+            raise Unauthorized("session expired")
+        return principal
+
+    def _check(self, token: str) -> Principal:
         try:
             claims_part, mac_part = token.split(".")
             claims, mac = _unb64(claims_part), _unb64(mac_part)
@@ -76,12 +100,9 @@ class SessionIssuer:
         if not self._mac.verify(claims, mac):
             raise Unauthorized("invalid session token")
         try:
-            principal = Principal.model_validate_json(claims)
+            return Principal.model_validate_json(claims)
         except ValidationError as exc:
             raise Unauthorized("invalid session token") from exc
-        if principal.expires_at <= now:
-            raise Unauthorized("session expired")
-        return principal
 
 
 def sandbox_subject(login_code: str) -> str:

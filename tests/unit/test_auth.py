@@ -48,3 +48,34 @@ def test_sandbox_subject_is_stable_and_opaque() -> None:
     assert sandbox_subject("abc") == sandbox_subject("abc")
     assert sandbox_subject("abc") != sandbox_subject("abd")
     assert "abc" not in sandbox_subject("abc")
+
+
+class CountingMac(FakeMac):
+    def __init__(self) -> None:
+        self.verified = 0
+
+    def verify(self, message: bytes, mac: bytes) -> bool:
+        self.verified += 1
+        return super().verify(message, mac)
+
+
+def test_a_token_is_checked_by_the_key_once_and_still_expires() -> None:
+    mac = CountingMac()
+    issuer = SessionIssuer(mac, ttl=timedelta(minutes=10))
+    token = issuer.issue("U1", Role.APPLICANT, NOW)
+    for minutes in range(5):  # a page polling its application
+        assert issuer.verify(token, NOW + timedelta(minutes=minutes)).subject == "U1"
+    assert mac.verified == 1
+    with pytest.raises(Unauthorized, match="expired"):
+        issuer.verify(token, NOW + timedelta(minutes=11))
+
+
+def test_a_refused_token_is_checked_again_every_time() -> None:
+    mac = CountingMac()
+    issuer = SessionIssuer(mac)
+    claims = issuer.issue("U1", Role.APPLICANT, NOW).split(".")[0]
+    forged = f"{claims}.{issuer.issue('U2', Role.APPLICANT, NOW).split('.')[1]}"
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            issuer.verify(forged, NOW)
+    assert mac.verified == 3
