@@ -292,6 +292,28 @@ def applicants(cloud: LocalCloud, people: People) -> Callable[..., Applicant]:
     return make
 
 
+@pytest.fixture(scope="session")
+def borrowers(
+    applicants: Callable[..., Applicant], cast: Callable[..., int]
+) -> Callable[..., Applicant]:
+    """Factory: an applicant taken through the whole flow to a disbursed loan, pinned to
+    the `pick`-th approvable bureau row (each caller its own)."""
+
+    def make(pick: int, timeout: float = 240.0) -> Applicant:
+        applicant = applicants()
+        cast(applicant, "approve", pick=pick)
+        applicant.sign_in()
+        applicant.apply()
+        applicant.upload_documents()
+        assert applicant.submit().status == 202
+        assert applicant.wait_for("offered", timeout=timeout)["status"] == "offered"
+        assert applicant.answer_offer(True).status == 202
+        assert applicant.wait_for(timeout=timeout)["status"] == "disbursed"
+        return applicant
+
+    return make
+
+
 @pytest.fixture
 def draft(applicants: Callable[..., Applicant]) -> Applicant:
     """A signed-in applicant with one draft application (no documents uploaded)."""

@@ -77,18 +77,10 @@ def watched(cloud: LocalCloud) -> Iterator[list[LoanState]]:
 
 
 @pytest.fixture
-def borrowed(applicants: Callable[..., Applicant], cast: Callable[..., int]) -> dict[str, Any]:
+def borrowed(borrowers: Callable[..., Applicant]) -> dict[str, Any]:
     """A loan booked through the whole flow: its instalments are in the due-date index."""
-    applicant = applicants()
-    cast(applicant, "approve", pick=33)
-    applicant.sign_in()
-    applicant.apply()
-    applicant.upload_documents()
-    assert applicant.submit().status == 202
-    assert applicant.wait_for("offered", timeout=WAIT_SECONDS)["status"] == "offered"
-    assert applicant.answer_offer(True).status == 202
-    view = applicant.wait_for("disbursed", timeout=WAIT_SECONDS)
-    return applicant.loan(str(view["loan_id"]))
+    applicant = borrowers(33, WAIT_SECONDS)
+    return applicant.loan(str(applicant.status()["loan_id"]))
 
 
 def test_finance_sees_the_tiers_the_buckets_and_what_falls_due(

@@ -17,17 +17,8 @@ WAIT_SECONDS = 240.0
 
 
 @pytest.fixture(scope="module")
-def borrower(applicants: Callable[..., Applicant], cast: Callable[..., int]) -> Applicant:
-    applicant = applicants()
-    cast(applicant, "approve", pick=27)
-    applicant.sign_in()
-    applicant.apply()
-    applicant.upload_documents()
-    assert applicant.submit().status == 202
-    assert applicant.wait_for("offered", timeout=WAIT_SECONDS)["status"] == "offered"
-    assert applicant.answer_offer(True).status == 202
-    assert applicant.wait_for(timeout=WAIT_SECONDS)["status"] == "disbursed"
-    return applicant
+def borrower(borrowers: Callable[..., Applicant]) -> Applicant:
+    return borrowers(27, WAIT_SECONDS)
 
 
 def as_borrower(h5: Screen, borrower: Applicant) -> None:

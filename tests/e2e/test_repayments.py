@@ -23,19 +23,8 @@ WAIT = 120.0
 
 
 @pytest.fixture(scope="module")
-def borrower(
-    cloud: LocalCloud, applicants: Callable[..., Applicant], cast: Callable[..., int]
-) -> Applicant:
-    applicant = applicants()
-    cast(applicant, "approve", pick=15)
-    applicant.sign_in()
-    applicant.apply()
-    applicant.upload_documents()
-    assert applicant.submit().status == 202
-    assert applicant.wait_for("offered", timeout=WAIT)["status"] == "offered"
-    assert applicant.answer_offer(True).status == 202
-    assert applicant.wait_for(timeout=WAIT)["status"] == "disbursed"
-    return applicant
+def borrower(borrowers: Callable[..., Applicant]) -> Applicant:
+    return borrowers(15, WAIT)
 
 
 def loan_id(borrower: Applicant) -> str:

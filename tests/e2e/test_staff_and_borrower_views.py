@@ -276,17 +276,8 @@ def test_finance_windows_and_paths_are_checked(cloud: LocalCloud) -> None:
 
 
 @pytest.fixture(scope="module")
-def borrower(applicants: Callable[..., Applicant], cast: Callable[..., int]) -> Applicant:
-    applicant = applicants()
-    cast(applicant, "approve", pick=21)
-    applicant.sign_in()
-    applicant.apply()
-    applicant.upload_documents()
-    assert applicant.submit().status == 202
-    assert applicant.wait_for("offered", timeout=WAIT)["status"] == "offered"
-    assert applicant.answer_offer(True).status == 202
-    assert applicant.wait_for(timeout=WAIT)["status"] == "disbursed"
-    return applicant
+def borrower(borrowers: Callable[..., Applicant]) -> Applicant:
+    return borrowers(21, WAIT)
 
 
 def test_a_borrower_lists_their_own_loans_only(
