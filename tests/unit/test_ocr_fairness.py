@@ -67,6 +67,8 @@ def test_the_glyph_table_is_what_the_builder_draws() -> None:
         ("移成都众诚服装有限公司", "成都众诚服装有限公司", True),  # label debris
         ("平磊", "覃平磊", True),  # a character lost at an end
         ("潘云", "覃平磊", False),
+        ("书郸军波", "郭军波", True),  # label debris and a look-alike (郸 for 郭) at once
+        ("书张军波", "郭军波", False),  # debris, and a character unlike the declared one
     ],
 )
 def test_possible_misread(read: str, declared: str, possible: bool) -> None:
@@ -273,6 +275,33 @@ def test_an_irregular_period_read_unsurely_asks_again() -> None:
     for score, want in ((0.99, "irregular_validity"), (0.94, "possible_misread")):
         lines = [replace(t, score=score) for t in back(IDENT, irregular)]
         engine = FakeEngine({JPEG + b"f": front(IDENT), JPEG + b"b": lines})
+        images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b"}
+        check = validate_documents(
+            images, DeclaredIdentity(IDENT.name, IDENT.id_number), engine, TODAY
+        )
+        assert [r.code for r in check.reasons] == [want]
+
+
+def test_a_future_issue_date_accuses_only_on_a_sure_read() -> None:
+    # A blurred 2020 has come back as 2529: the period then also looks irregular.
+    future = f"{TODAY.year + 509}.02.02-{TODAY.year + 529}.02.02"
+    for score, want in ((0.99, {"issued_in_future"}), (0.94, {"possible_misread"})):
+        lines = [replace(t, score=score) for t in back(IDENT, future)]
+        engine = FakeEngine({JPEG + b"f": front(IDENT), JPEG + b"b": lines})
+        images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b"}
+        check = validate_documents(
+            images, DeclaredIdentity(IDENT.name, IDENT.id_number), engine, TODAY
+        )
+        assert {r.code for r in check.reasons} == want
+        assert check.outcome == ("suspicious" if score > 0.95 else "unreadable")
+
+
+def test_a_birth_date_contradicting_the_number_accuses_only_on_a_sure_read() -> None:
+    # On a blurred photo 1971 has come back as 1974 beside an unreadable name.
+    birth = f"{IDENT.birth_date.year + 3}年{IDENT.birth_date.month}月{IDENT.birth_date.day}日"
+    for score, want in ((0.99, "birth_contradicts_id"), (0.94, "possible_misread")):
+        lines = [replace(t, score=score) for t in front(IDENT, birth=birth)]
+        engine = FakeEngine({JPEG + b"f": lines, JPEG + b"b": back(IDENT)})
         images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b"}
         check = validate_documents(
             images, DeclaredIdentity(IDENT.name, IDENT.id_number), engine, TODAY

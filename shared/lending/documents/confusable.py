@@ -5,13 +5,14 @@ A misreading keeps the text's length (the detector boxed the same characters) an
 changes few characters, each into one that looks like it: at the 12-15 px a phone
 photo gives a character, 孟建刚 comes back as 孟建削 with a confident score. Or it
 gains or loses one character at an end: label debris ('移' for the label's '称'), a
-character lost at the photo's edge. So a difference is a *possible misread* when one
-text is the other with one character more at an end, or when the two are as long, at
-most a third of the characters differ (at least one may), and each differing pair looks
-alike: their glyphs, drawn at 12 × 12 pixels (lending/documents/glyphs.json, built by
+character lost at the photo's edge. So a difference is a *possible misread* when the two
+are as long (or are, once the longer loses one character at an end), at most a third of
+the characters differ (at least one may), and each differing pair looks alike: their
+glyphs, drawn at 12 × 12 pixels (lending/documents/glyphs.json, built by
 lending.sandbox.glyphs), correlate at least `LOOK_ALIKE`, which about one pair in ten
-of unrelated common characters reaches. Another person's name almost never passes
-these tests; it still declines.
+of unrelated common characters reaches. Both can happen at once: 郭军波 read as 书郸军波
+(the label's 书 debris, 郭 as 郸). Another person's name almost never passes these
+tests; it still declines.
 
 On a poor photo (text a few pixels high, or other fields of the same document already
 unreadable) OCR misreads any character, look-alike or not: there a difference of the
@@ -63,14 +64,23 @@ def possible_misread(read: str, declared: str, *, poor_photo: bool = False) -> b
         return False
     if abs(len(read) - len(declared)) == 1:
         # One character more or less at an end: a piece of the label read into the
-        # value, or an edge character lost to the photo's edge or the label column.
+        # value, or an edge character lost to the photo's edge or the label column; the
+        # rest read as it is or with look-alikes (never the poor photo's leniency).
         longer, shorter = (read, declared) if len(read) > len(declared) else (declared, read)
-        return len(shorter) >= 2 and shorter in (longer[1:], longer[:-1])
+        return len(shorter) >= 2 and any(
+            _look_alikes(trimmed, shorter) for trimmed in (longer[1:], longer[:-1])
+        )
     if len(read) != len(declared):
         return False
-    pairs = [(r, d) for r, d in zip(read, declared, strict=True) if r != d]
     if poor_photo:
-        return len(pairs) < len(declared)
+        return sum(r != d for r, d in zip(read, declared, strict=True)) < len(declared)
+    return _look_alikes(read, declared)
+
+
+def _look_alikes(read: str, declared: str) -> bool:
+    """Two texts as long: at most a third of the characters differ (one may), each into
+    a look-alike."""
+    pairs = [(r, d) for r, d in zip(read, declared, strict=True) if r != d]
     if len(pairs) > max(1, len(declared) // 3):
         return False
     return all((glyph_similarity(r, d) or 0.0) >= LOOK_ALIKE for r, d in pairs)

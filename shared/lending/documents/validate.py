@@ -3,8 +3,11 @@
 Outcomes, from worst to best (the worst finding wins):
 
 * ``suspicious`` — the document contradicts itself: the birth date or sex printed on
-  the ID card disagrees with the ID number, or the validity period is not one that
-  GB 11643 issues (5, 10 or 20 years, or 长期). Goes to manual fraud review.
+  the ID card disagrees with the ID number, the validity period is not one that
+  GB 11643 issues (5, 10 or 20 years, or 长期), or the card was issued after today.
+  Only on a sure read (each figure read at ≥ `_SURE` on a photo that is not poor): on
+  a poor photo a misread makes these, so it is ``possible_misread``, below. Goes to
+  manual fraud review.
 * ``mismatch`` — a confidently read field differs from the declaration (name, ID
   number, card number, company, credit code, legal representative), or the ID card
   has expired by `today` (code ``id_expired``: the card was read correctly, but it no
@@ -44,7 +47,7 @@ from typing import Final, Literal
 
 from lending.documents import quality
 from lending.documents.confusable import possible_misread
-from lending.documents.extract import Extraction, extract_fields
+from lending.documents.extract import Extraction, Field, extract_fields
 from lending.documents.kinds import MAX_DOCUMENT_BYTES, DocumentKind, sniff_mime_type
 from lending.documents.reading import read_document
 from lending.identity.checks import birth_date_of, normalise, sex_of
@@ -246,16 +249,27 @@ def _check_front(found: _Findings, read: _Read, declared: DeclaredIdentity) -> N
     number = ex.fields.get("id_number")
     if number is None:
         return
+    # Sex and birth date repeat what the number encodes: a contradiction accuses the
+    # applicant only on a sure read; on a poor photo a misread digit or character makes
+    # one (a blurred 1971 read as 1974), so the photo is asked for again.
+    poor = _poor(found, kind, read)
+
+    def contradiction(value: Field, name: str, code: str, message: str) -> None:
+        unsure = poor or min(value.score, number.score) < _SURE
+        found.add(
+            "unreadable" if unsure else "suspicious",
+            kind,
+            name,
+            "possible_misread" if unsure else code,
+            message,
+        )
+
     if (sex := ex.fields.get("sex")) and sex.value != sex_of(number.value):
-        found.add("suspicious", kind, "sex", "sex_contradicts_id", "sex disagrees with ID number")
+        contradiction(sex, "sex", "sex_contradicts_id", "sex disagrees with ID number")
     birth = ex.fields.get("birth_date")
     if birth and birth.value != birth_date_of(number.value).isoformat():
-        found.add(
-            "suspicious",
-            kind,
-            "birth_date",
-            "birth_contradicts_id",
-            "birth date disagrees with ID number",
+        contradiction(
+            birth, "birth_date", "birth_contradicts_id", "birth date disagrees with ID number"
         )
 
 
@@ -263,7 +277,8 @@ def _check_back(found: _Findings, read: _Read, today: date) -> None:
     kind = DocumentKind.ID_BACK
     assert read.extraction is not None
     ex = read.extraction
-    # On a poor photo a misread digit makes an irregular or lapsed period: ask again.
+    # On a poor photo a misread digit makes an irregular, lapsed or future period: ask
+    # again (a blurred 2020 has come back as 2529).
     start, end = ex.fields.get("id_valid_from"), ex.fields.get("id_valid_to")
     if start is None or end is None:
         return
@@ -271,7 +286,13 @@ def _check_back(found: _Findings, read: _Read, today: date) -> None:
     doubt: Outcome | None = "unreadable" if unsure else None
     valid_from = date.fromisoformat(start.value)
     if valid_from > today:
-        found.add("suspicious", kind, "id_valid_from", "issued_in_future", "issue date is future")
+        found.add(
+            doubt or "suspicious",
+            kind,
+            "id_valid_from",
+            "possible_misread" if doubt else "issued_in_future",
+            "issue date is future",
+        )
     if end.value == "长期":
         return
     valid_to = date.fromisoformat(end.value)
