@@ -69,6 +69,9 @@ def test_the_glyph_table_is_what_the_builder_draws() -> None:
         ("潘云", "覃平磊", False),
         ("书郸军波", "郭军波", True),  # label debris and a look-alike (郸 for 郭) at once
         ("书张军波", "郭军波", False),  # debris, and a character unlike the declared one
+        ("武伟伟1976412878广东省广州市", "武伟伟", True),  # boxed with the lines beside it
+        ("武伟伟广东省广州市", "武伟伟", False),  # no digits: could be another's name
+        ("张武伟伟1976", "武伟伟", False),  # the declared name is not at an end
     ],
 )
 def test_possible_misread(read: str, declared: str, possible: bool) -> None:

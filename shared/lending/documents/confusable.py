@@ -11,8 +11,9 @@ the characters differ (at least one may), and each differing pair looks alike: t
 glyphs, drawn at 12 × 12 pixels (lending/documents/glyphs.json, built by
 lending.sandbox.glyphs), correlate at least `LOOK_ALIKE`, which about one pair in ten
 of unrelated common characters reaches. Both can happen at once: 郭军波 read as 书郸军波
-(the label's 书 debris, 郭 as 郸). Another person's name almost never passes these
-tests; it still declines.
+(the label's 书 debris, 郭 as 郸). Or the detector boxed the value with the lines
+beside it: the declared text at one end, digits in the rest. Another person's name
+almost never passes these tests; it still declines.
 
 On a poor photo (text a few pixels high, or other fields of the same document already
 unreadable) OCR misreads any character, look-alike or not: there a difference of the
@@ -62,6 +63,8 @@ def possible_misread(read: str, declared: str, *, poor_photo: bool = False) -> b
     """Whether OCR could have read `declared` as `read` (both already normalised)."""
     if read == declared:
         return False
+    if _merged_with_other_lines(read, declared):
+        return True
     if abs(len(read) - len(declared)) == 1:
         # One character more or less at an end: a piece of the label read into the
         # value, or an edge character lost to the photo's edge or the label column; the
@@ -75,6 +78,17 @@ def possible_misread(read: str, declared: str, *, poor_photo: bool = False) -> b
     if poor_photo:
         return sum(r != d for r, d in zip(read, declared, strict=True)) < len(declared)
     return _look_alikes(read, declared)
+
+
+def _merged_with_other_lines(read: str, declared: str) -> bool:
+    """The declared text at one end of the read, the rest holding digits: on a poor photo
+    the detector can box the name with the birth date, address and number beside it
+    (武伟伟1976412878广东省…). A name or company has no digits; another's would not
+    begin with the declared one."""
+    for extra in (read.removeprefix(declared), read.removesuffix(declared)):
+        if extra != read and any(c.isdigit() for c in extra):
+            return True
+    return False
 
 
 def _look_alikes(read: str, declared: str) -> bool:
