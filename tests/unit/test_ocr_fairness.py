@@ -51,7 +51,7 @@ def test_the_glyph_table_is_what_the_builder_draws() -> None:
 
     committed = json.loads(TABLE.read_text())
     assert committed == build()
-    assert len(committed["chars"]) == 3755
+    assert len(committed["chars"]) == 6763  # all of GB 2312: levels 1 and 2
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,8 @@ def test_the_glyph_table_is_what_the_builder_draws() -> None:
         ("潘云", "覃平磊", False),
         ("书郸军波", "郭军波", True),  # label debris and a look-alike (郸 for 郭) at once
         ("书张军波", "郭军波", False),  # debris, and a character unlike the declared one
+        ("间斌平", "闫斌平", True),  # a level-2 surname (GB 2312) has look-alikes too
+        ("辈浩", "覃浩", True),
         ("武伟伟1976412878广东省广州市", "武伟伟", True),  # boxed with the lines beside it
         ("武伟伟广东省广州市", "武伟伟", False),  # no digits: could be another's name
         ("张武伟伟1976", "武伟伟", False),  # the declared name is not at an end
@@ -300,9 +302,9 @@ def test_a_future_issue_date_accuses_only_on_a_sure_read() -> None:
 
 
 def test_a_birth_date_contradicting_the_number_accuses_only_on_a_sure_read() -> None:
-    # On a blurred photo 1971 has come back as 1974 beside an unreadable name.
+    # On a blurred photo 1971 has come back as 1974, read with little confidence.
     birth = f"{IDENT.birth_date.year + 3}年{IDENT.birth_date.month}月{IDENT.birth_date.day}日"
-    for score, want in ((0.99, "birth_contradicts_id"), (0.94, "possible_misread")):
+    for score, want in ((0.9, "birth_contradicts_id"), (0.7, "possible_misread")):
         lines = [replace(t, score=score) for t in front(IDENT, birth=birth)]
         engine = FakeEngine({JPEG + b"f": lines, JPEG + b"b": back(IDENT)})
         images = {DocumentKind.ID_FRONT: JPEG + b"f", DocumentKind.ID_BACK: JPEG + b"b"}
