@@ -176,7 +176,7 @@ def run_rate(cloud: LocalCloud, rate: int, stream: list[Ticket]) -> dict[str, An
         "not_disbursed": [
             {
                 "status": t.view.get("status", "error"),
-                "reasons": [r["code"] for r in (t.view.get("decision") or {}).get("reasons", [])],
+                "reasons": [r["code"] for r in (t.view.get("outcome") or {}).get("reasons", [])],
             }
             for t in stream
             if t.view.get("status") != "disbursed"

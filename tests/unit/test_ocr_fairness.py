@@ -312,3 +312,18 @@ def test_a_birth_date_contradicting_the_number_accuses_only_on_a_sure_read() -> 
             images, DeclaredIdentity(IDENT.name, IDENT.id_number), engine, TODAY
         )
         assert [r.code for r in check.reasons] == [want]
+
+
+@pytest.mark.parametrize(
+    ("read", "declared", "same"),
+    [
+        ("薛凱博", "薛凯博", True),  # PP-OCR answered the traditional form of 凯
+        ("郑傑國", "郑杰国", True),
+        ("王干", "王乾", False),  # 乾 is a simplified name character: never rewritten
+        ("於明", "于明", False),  # 於 is in GB 2312: a character of its own
+    ],
+)
+def test_a_traditional_form_is_the_same_character(read: str, declared: str, same: bool) -> None:
+    from lending.documents.validate import comparison_key
+
+    assert (comparison_key(read) == comparison_key(declared)) is same

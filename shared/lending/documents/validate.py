@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Final, Literal
 
 from lending.documents import quality
@@ -136,22 +137,27 @@ class _Findings:
         return max((o for o, _ in self.reasons), key=_SEVERITY.__getitem__, default="verified")
 
 
-# PP-OCR sometimes answers a simplified character with its traditional form (郑杰国 →
-# 郑傑國): the same character, so it is folded before comparing. Common name characters.
-_SIMPLIFIED: Final = str.maketrans(
-    "傑國華偉麗龍陳劉張趙吳孫馬鄭軍濤鵬飛帥寧東強紅艷靜潔雲輝漢黃楊許葉蘇呂鍾盧譚陸賈韋鄒閆龔萬錢嚴湯"
-    "鑫穎倩瑤蕾薇琳慧燕霞娟玲婷梅丹萍莉佳欣怡晶悅露茜芳娜敏艶義興榮",
-    "杰国华伟丽龙陈刘张赵吴孙马郑军涛鹏飞帅宁东强红艳静洁云辉汉黄杨许叶苏吕钟卢谭陆贾韦邹闫龚万钱严汤"
-    "鑫颖倩瑶蕾薇琳慧燕霞娟玲婷梅丹萍莉佳欣怡晶悦露茜芳娜敏艳义兴荣",
-)
-
-
 def comparison_key(value: str) -> str:
     """What two values must share to be equal: full/half width, whitespace, traditional
-    forms of common characters and the minority-name middle dot are folded."""
+    forms and the minority-name middle dot are folded."""
     # Minority names use a middle dot that OCR and keyboards render differently.
-    folded = normalise(value).translate(_SIMPLIFIED)
+    folded = "".join(_simplified(c) for c in normalise(value))
     return folded.replace("•", "·").replace("・", "·").replace(".", "·")
+
+
+@cache
+def _simplified(char: str) -> str:
+    """PP-OCR sometimes answers a character with its traditional form (薛凯博 → 薛凱博,
+    郑杰国 → 郑傑國): the same character, so it is folded (OpenCC's t2s dictionary).
+    Only characters outside GB 2312, which holds the simplified set mainland documents
+    print, one at a time: no simplified name character is rewritten (王乾 stays)."""
+    try:
+        char.encode("gb2312")
+        return char
+    except UnicodeEncodeError:
+        from opencc import OpenCC  # only where documents are compared (the OCR image)
+
+        return str(OpenCC("t2s").convert(char))
 
 
 def _required_kinds(declared: DeclaredIdentity) -> list[DocumentKind]:
