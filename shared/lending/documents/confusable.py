@@ -83,8 +83,7 @@ def possible_misread(read: str, declared: str, *, poor_photo: bool = False) -> b
 def _merged_with_other_lines(read: str, declared: str) -> bool:
     """The declared text at one end of the read, the rest holding digits: on a poor photo
     the detector can box the name with the birth date, address and number beside it
-    (武伟伟1976412878广东省…). A name or company has no digits; another's would not
-    begin with the declared one."""
+    (武伟伟1976412878广东省…). A name has no digits, so that rest is not part of it."""
     for extra in (read.removeprefix(declared), read.removesuffix(declared)):
         if extra != read and any(c.isdigit() for c in extra):
             return True

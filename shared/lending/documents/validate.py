@@ -5,9 +5,9 @@ Outcomes, from worst to best (the worst finding wins):
 * ``suspicious`` — the document contradicts itself: the birth date or sex printed on
   the ID card disagrees with the ID number, the validity period is not one that
   GB 11643 issues (5, 10 or 20 years, or 长期), or the card was issued after today.
-  Only on a sure read (each figure read at ≥ `_SURE` on a photo that is not poor): on
-  a poor photo a misread makes these, so it is ``possible_misread``, below. Goes to
-  manual fraud review.
+  Only on a read that leaves no doubt (validity dates at ≥ `_SURE`, sex and birth date
+  at ≥ `_CONFIDENT`, on a photo that is not poor): elsewhere a misread makes these, so
+  it is ``possible_misread``, below. Goes to manual fraud review.
 * ``mismatch`` — a confidently read field differs from the declaration (name, ID
   number, card number, company, credit code, legal representative), or the ID card
   has expired by `today` (code ``id_expired``: the card was read correctly, but it no
