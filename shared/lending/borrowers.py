@@ -6,6 +6,7 @@ the reminders they were sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -52,16 +53,22 @@ def loan_view(loan: Loan, account: LoanAccount, today: date) -> dict[str, Any]:
     }
 
 
+def _loans_of(
+    who: Principal, applications: ApplicationService, repayments: Repayments
+) -> Iterator[Loan]:
+    """The applicant's own loans, in the order of their applications (newest first)."""
+    require(who, Role.APPLICANT)
+    for app in applications.list_mine(who):
+        if app.loan_id is not None:
+            yield repayments.loan_for(who, app.loan_id)
+
+
 def my_loans(
     who: Principal, applications: ApplicationService, repayments: Repayments, today: date
 ) -> list[dict[str, Any]]:
     """The applicant's own loans, newest first, each with what is due and outstanding."""
-    require(who, Role.APPLICANT)
     out = []
-    for app in applications.list_mine(who):
-        if app.loan_id is None:
-            continue
-        loan = repayments.loan_for(who, app.loan_id)
+    for loan in _loans_of(who, applications, repayments):
         view = loan_view(loan, repayments.account(loan), today)
         shown = view["statement"]
         out.append(
@@ -144,12 +151,8 @@ def messages(
 ) -> list[dict[str, Any]]:
     """The borrower's reminders over all their loans, newest first, each with the text
     it was sent with (derived from its kind, amount and due date, as the SMS was)."""
-    require(who, Role.APPLICANT)
     out = []
-    for app in applications.list_mine(who):
-        if app.loan_id is None:
-            continue
-        loan = repayments.loan_for(who, app.loan_id)
+    for loan in _loans_of(who, applications, repayments):
         scheduled = {i.number: i for i in loan.instalments}
         for r in log.sent(loan.id):
             inst = scheduled.get(r.instalment)

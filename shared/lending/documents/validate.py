@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from lending.documents import quality
 from lending.documents.confusable import possible_misread
@@ -155,9 +155,14 @@ def _simplified(char: str) -> str:
         char.encode("gb2312")
         return char
     except UnicodeEncodeError:
-        from opencc import OpenCC  # only where documents are compared (the OCR image)
+        return str(_t2s().convert(char))
 
-        return str(OpenCC("t2s").convert(char))
+
+@cache
+def _t2s() -> Any:
+    from opencc import OpenCC  # only where documents are compared (the OCR image)
+
+    return OpenCC("t2s")
 
 
 def _required_kinds(declared: DeclaredIdentity) -> list[DocumentKind]:

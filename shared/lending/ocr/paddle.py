@@ -31,10 +31,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from lending.ocr.paddle_models import DET_MODEL, REC_IMAGE_SHAPE, REC_MODEL
-from lending.ocr.ports import Quad, TextLine, UnreadableImage
+import numpy as np
+from numpy.typing import NDArray
 
-_REC_TRAINED_ASPECT: Final = REC_IMAGE_SHAPE[2] / REC_IMAGE_SHAPE[1]
+from lending.ocr.paddle_models import DET_MODEL, REC_IMAGE_SHAPE, REC_MODEL
+from lending.ocr.ports import Quad, UnreadableImage
+from lending.ocr.rapid import CropReader, LastImage
+
 _SAME_ROW_PX: Final = 10  # PaddleOCR's reading order: tops this close share a row
 
 
@@ -48,7 +51,10 @@ def default_model_dirs() -> tuple[Path, Path]:
     return root / DET_MODEL, root / REC_MODEL
 
 
-class PaddleOcrEngine:
+class PaddleOcrEngine(CropReader):
+    # Its input is REC_IMAGE_SHAPE: a region is padded to that width.
+    _trained_aspect = REC_IMAGE_SHAPE[2] / REC_IMAGE_SHAPE[1]
+
     def __init__(
         self,
         det_model_dir: Path | str,
@@ -71,9 +77,7 @@ class PaddleOcrEngine:
         self._detector: Any = None
         self._recogniser: Any = None
         self._lock = threading.Lock()
-        from lending.ocr.rapid import LastImage  # same decoding rules and limits
-
-        self._pixels = LastImage().pixels
+        self._pixels = LastImage().pixels  # same decoding rules and limits
 
     @classmethod
     def from_env(cls) -> PaddleOcrEngine:
@@ -134,40 +138,10 @@ class PaddleOcrEngine:
             raise UnreadableImage("no text found in the image")
         return reading_order(quads)
 
-    def _recognise(
-        self, image: bytes, quads: Sequence[Quad], min_aspect: float = 0.0
-    ) -> list[TextLine]:
-        if not quads:
-            return []
-        from lending.ocr.rapid import crop, pad_right
-
+    def _texts(self, crops: list[NDArray[np.uint8]]) -> list[tuple[str, float]]:
         _, recogniser = self._models()
-        pixels = self._pixels(image)
-        crops = [pad_right(crop(pixels, quad), min_aspect) for quad in quads]
-        try:
-            results = list(recogniser.predict(crops, batch_size=1))
-        except Exception as exc:
-            raise UnreadableImage("the OCR engine could not process the regions") from exc
-        lines = []
-        for quad, res in zip(quads, results, strict=True):
-            text, score = str(res["rec_text"]), float(res["rec_score"])
-            ok = score >= self._min_score and text.strip()
-            lines.append(TextLine(text, quad, score) if ok else TextLine("", quad, 0.0))
-        return lines
-
-    def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
-        return self._recognise(image, quads)
-
-    def read(self, image: bytes) -> list[TextLine]:
-        lines = [line for line in self.recognise(image, self.detect(image)) if line.text]
-        if not lines:
-            raise UnreadableImage("no text found in the image")
-        return lines
-
-    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
-        # A field's region is mostly blank paper: padded to the trained width, as the
-        # RapidOCR adapter does, so the recogniser does not invent characters in it.
-        return self._recognise(image, quads, _REC_TRAINED_ASPECT)
+        results = recogniser.predict(crops, batch_size=1)
+        return [(str(res["rec_text"]), float(res["rec_score"])) for res in results]
 
 
 def reading_order(quads: Sequence[Quad]) -> list[Quad]:

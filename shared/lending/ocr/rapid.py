@@ -39,7 +39,8 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Any, Final
@@ -58,7 +59,58 @@ _REC_TRAINED_ASPECT: Final = 320 / 48  # the width it pads every line to, by def
 _PAD_GREY: Final = 128  # what its zero padding is, once normalised back to pixels
 
 
-class RapidOcrEngine:
+class CropReader(ABC):
+    """What engines that detect lines, then recognise a crop per line, share: each quad
+    warped upright (padded with grey to `min_aspect` × its height), its text kept at or
+    above `min_score` ('' with score 0 below), in the quads' order. A field's region
+    (`read_regions`) is mostly blank paper, so it is padded to the width the recogniser
+    was trained with: unpadded, it can invent a character in the blank."""
+
+    _min_score: float
+    _trained_aspect: float
+    _pixels: Callable[[bytes], NDArray[np.uint8]]
+
+    @abstractmethod
+    def detect(self, image: bytes) -> list[Quad]: ...
+
+    @abstractmethod
+    def _texts(self, crops: list[NDArray[np.uint8]]) -> list[tuple[str, float]]:
+        """(text, score) per crop, in order."""
+
+    def _recognise(
+        self, image: bytes, quads: Sequence[Quad], min_aspect: float = 0.0
+    ) -> list[TextLine]:
+        if not quads:
+            return []
+        pixels = self._pixels(image)
+        crops = [pad_right(crop(pixels, quad), min_aspect) for quad in quads]
+        try:
+            read = self._texts(crops)
+        except Exception as exc:  # the engine's own failures are not the caller's bug
+            raise UnreadableImage("the OCR engine could not process the regions") from exc
+        return [
+            TextLine(text, quad, score)
+            if score >= self._min_score and text.strip()
+            else TextLine("", quad, 0.0)
+            for quad, (text, score) in zip(quads, read, strict=True)
+        ]
+
+    def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        return self._recognise(image, quads)
+
+    def read(self, image: bytes) -> list[TextLine]:
+        lines = [line for line in self.recognise(image, self.detect(image)) if line.text]
+        if not lines:
+            raise UnreadableImage("no text found in the image")
+        return lines
+
+    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
+        return self._recognise(image, quads, self._trained_aspect)
+
+
+class RapidOcrEngine(CropReader):
+    _trained_aspect = _REC_TRAINED_ASPECT
+
     def __init__(self, *, threads: int = 2, det_side: int = 736, min_score: float = 0.5) -> None:
         self._threads = threads
         self._det_side = det_side
@@ -116,45 +168,17 @@ class RapidOcrEngine:
             raise UnreadableImage("no text found in the image")
         return [tuple((float(x), float(y)) for x, y in box) for box in found.boxes]  # type: ignore[misc]
 
-    def _recognise(
-        self, image: bytes, quads: Sequence[Quad], min_aspect: float = 0.0
-    ) -> list[TextLine]:
-        """One line per quad, in order; '' with score 0 below `min_score`. Crops
-        narrower than `min_aspect` × their height are padded with grey to it."""
-        if not quads:
-            return []
+    def _texts(self, crops: list[NDArray[np.uint8]]) -> list[tuple[str, float]]:
         _, recogniser = self._models()
         assert self._pool is not None
-        pixels = self._pixels(image)
-        crops = [pad_right(crop(pixels, quad), min_aspect) for quad in quads]
 
         def one(i: int) -> tuple[str, float]:
             result = recogniser.recognize_txt([crops[i]])
             return str(result.txts[0]), float(result.scores[0])
 
         widest_first = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])
-        try:
-            read = dict(zip(widest_first, self._pool.map(one, widest_first), strict=True))
-        except Exception as exc:
-            raise UnreadableImage("the OCR engine could not process the regions") from exc
-        return [
-            TextLine(text, quad, score)
-            if score >= self._min_score and text.strip()
-            else TextLine("", quad, 0.0)
-            for quad, (text, score) in ((q, read[i]) for i, q in enumerate(quads))
-        ]
-
-    def recognise(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
-        return self._recognise(image, quads)
-
-    def read(self, image: bytes) -> list[TextLine]:
-        lines = [line for line in self.recognise(image, self.detect(image)) if line.text]
-        if not lines:
-            raise UnreadableImage("no text found in the image")
-        return lines
-
-    def read_regions(self, image: bytes, quads: Sequence[Quad]) -> list[TextLine]:
-        return self._recognise(image, quads, _REC_TRAINED_ASPECT)
+        read = dict(zip(widest_first, self._pool.map(one, widest_first), strict=True))
+        return [read[i] for i in range(len(crops))]
 
 
 def _tuned(ort_session: Any) -> Any:
