@@ -212,6 +212,24 @@ class FakeLoans:
 
 
 @dataclass
+class FakeLinks:
+    """Presigned GETs of a store: records each one asked (key, expiry, content type,
+    file name) and answers a URL that carries the expiry and file name."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int, str | None, str | None]] = []
+
+    def presign_download(
+        self,
+        key: str,
+        expires_seconds: int,
+        content_type: str | None = None,
+        filename: str | None = None,
+    ) -> str:
+        self.asked.append((key, expires_seconds, content_type, filename))
+        return f"https://store.example/{key}?X-Amz-Expires={expires_seconds}&name={filename}"
+
+
 class FakeQueue:
     sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 

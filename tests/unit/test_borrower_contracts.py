@@ -4,7 +4,7 @@ by a short-lived link only once signed. The messages: the reminders log, in word
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,7 +18,15 @@ from lending.contracts import contract_document, render_contract
 from lending.errors import Forbidden, NotFound
 from lending.origination.signing import contract_terms
 from lending.servicing.reminders import ReminderKind, SentReminder, text
-from tests.fakes import FakeBlindIndex, FakeCipher, FakeClock, FakeDocuments, FakeRepo, FakeWorkflow
+from tests.fakes import (
+    FakeBlindIndex,
+    FakeCipher,
+    FakeClock,
+    FakeDocuments,
+    FakeLinks,
+    FakeRepo,
+    FakeWorkflow,
+)
 from tests.unit.test_contract import _pdf_text
 from tests.unit.test_origination_steps import applicant_app, reload, signing, stored
 
@@ -32,26 +40,11 @@ def who(subject: str, role: Role = Role.APPLICANT) -> Principal:
 OWNER = who("U1")
 
 
-@dataclass
-class Links:
-    asked: list[tuple[str, int, str | None, str | None]] = field(default_factory=list)
-
-    def presign_download(
-        self,
-        key: str,
-        expires_seconds: int,
-        content_type: str | None = None,
-        filename: str | None = None,
-    ) -> str:
-        self.asked.append((key, expires_seconds, content_type, filename))
-        return f"https://s3.example/{key}?X-Amz-Expires={expires_seconds}"
-
-
-def desk(repo: FakeRepo) -> tuple[BorrowerContracts, Links]:
+def desk(repo: FakeRepo) -> tuple[BorrowerContracts, FakeLinks]:
     service = ApplicationService(
         repo, FakeDocuments(), FakeWorkflow(), FakeCipher(), FakeBlindIndex(), FakeClock()
     )
-    links = Links()
+    links = FakeLinks()
     return BorrowerContracts(service, links, FakeClock(NOW)), links
 
 

@@ -27,6 +27,7 @@ from lending.finance_desk import (
     window,
 )
 from lending.funding.model import Funder
+from tests.fakes import FakeLinks
 
 REGION = "cn-north-1"
 
@@ -52,23 +53,15 @@ class Book:
         return (FUNDER, 50_000_00) if funder_id == "bank-a" else None
 
 
-class Shelf:
+class Shelf(FakeLinks):
     def __init__(self, keys: set[str]) -> None:
+        super().__init__()
         self.keys = keys
         self.probed: list[str] = []
 
     def exists(self, key: str) -> bool:
         self.probed.append(key)
         return key in self.keys
-
-    def presign_download(
-        self,
-        key: str,
-        expires_seconds: int,
-        content_type: str | None = None,
-        filename: str | None = None,
-    ) -> str:
-        return f"https://store.example/{key}?expires={expires_seconds}&name={filename}"
 
 
 def desk(keys: set[str]) -> FinanceDesk:
@@ -123,7 +116,7 @@ def test_settlement_files() -> None:
     ]
     link = d.settlement_link(f, "bank-a", date(2026, 12, 1))
     assert link["filename"] == "bank-a-repayments-2026-12-01.csv"
-    assert link["expires_in"] == 300 and "expires=300" in link["url"]
+    assert link["expires_in"] == 300 and "Expires=300" in link["url"]
     with pytest.raises(NotFound):
         d.settlement_link(f, "bank-a", date(2026, 12, 2))
     with pytest.raises(NotFound):

@@ -37,6 +37,7 @@ from tests.fakes import (
     FakeCipher,
     FakeClock,
     FakeDocuments,
+    FakeLinks,
     FakeRepo,
     FakeWorkflow,
     applicant_details,
@@ -90,22 +91,7 @@ class MemoryAudit:
         ][:limit]
 
 
-class Links:
-    def __init__(self) -> None:
-        self.signed: list[tuple[str, int]] = []
-
-    def presign_download(
-        self,
-        key: str,
-        expires_seconds: int,
-        content_type: str | None = None,
-        filename: str | None = None,
-    ) -> str:
-        self.signed.append((key, expires_seconds))
-        return f"https://store.example/{key}?X-Amz-Expires={expires_seconds}&X-Amz-Signature=s"
-
-
-def setup(fail_audit: bool = False) -> tuple[CaseFiles, MemoryAudit, Links, str]:
+def setup(fail_audit: bool = False) -> tuple[CaseFiles, MemoryAudit, FakeLinks, str]:
     service = ApplicationService(
         repo=FakeRepo(),
         documents=FakeDocuments(),
@@ -166,7 +152,7 @@ def setup(fail_audit: bool = False) -> tuple[CaseFiles, MemoryAudit, Links, str]
     stored.tokens["review"] = "T-review"
     service.repo.save(stored, Event(type="queued_for_review", at=now))
     audit = MemoryAudit(fail=fail_audit)
-    links = Links()
+    links = FakeLinks()
     files = CaseFiles(
         applications=service, links=links, audit=PersonalDataAudit(audit, FakeClock())
     )
@@ -191,7 +177,7 @@ def test_the_case_is_masked_audited_and_links_each_document() -> None:
     ]
     assert case["documents"][0]["status"] == "ok"
     assert case["ocr"]["other_findings"] == [{"code": "odd", "message": "no document named"}]
-    assert {s for _, s in links.signed} == {300}
+    assert {asked[1] for asked in links.asked} == {300}
     assert case["sources"] == [
         {"name": "credit_bureau", "state": "ok"},
         {"name": "judicial", "state": "unavailable"},
@@ -210,7 +196,7 @@ def test_no_record_no_data_and_only_reviewers_or_admins() -> None:
     files, audit, links, app_id = setup(fail_audit=True)
     with pytest.raises(RuntimeError):
         files.case(who("R1", Role.REVIEWER), app_id)
-    assert links.signed == []  # nothing was signed for a view that was not recorded
+    assert links.asked == []  # nothing was signed for a view that was not recorded
     files, audit, links, app_id = setup()
     for role in (Role.APPLICANT, Role.FINANCE, Role.BANK):
         with pytest.raises(Forbidden):
