@@ -211,7 +211,6 @@ class FakeLoans:
         return self.loans.get(loan_id)
 
 
-@dataclass
 class FakeLinks:
     """Presigned GETs of a store: records each one asked (key, expiry, content type,
     file name) and answers a URL that carries the expiry and file name."""
@@ -230,6 +229,7 @@ class FakeLinks:
         return f"https://store.example/{key}?X-Amz-Expires={expires_seconds}&name={filename}"
 
 
+@dataclass
 class FakeQueue:
     sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
